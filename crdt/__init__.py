@@ -1,0 +1,1 @@
+"""Delta-state CRDTs with causal contexts, and their deterministic msgpack codec."""
