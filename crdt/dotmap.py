@@ -1,0 +1,107 @@
+"""Base of AWSet and ORMap: a top-level DotMap with an index from dot to key.
+
+The index lets `apply` find the keys a delta's context removes without scanning the whole
+map: a single-key delta touches only its own key and the keys owning the dots it covers.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, Self
+
+from crdt.base import CausalCRDT, CausalKind
+from crdt.context import CausalContext
+from crdt.dot import Dot
+from crdt.stores import DotMapStore
+
+
+class IndexedKind(CausalKind):
+    """Kind of an indexed map type; `wrap` copies the (top-level) store dict it is given."""
+
+    __slots__ = ()
+
+    @property
+    @abstractmethod
+    def store(self) -> DotMapStore: ...
+
+
+class IndexedDotMap(CausalCRDT):
+    """`_store` is an owned dict (mutated by apply) of immutable nested stores."""
+
+    __slots__ = ("_index",)
+
+    _store: dict[Any, Any]
+    _index: dict[Dot, Any]
+
+    @abstractmethod
+    def kind(self) -> IndexedKind: ...
+
+    def _init_parts(self, store: dict[Any, Any], ctx: CausalContext) -> None:
+        self._store = store
+        self._ctx = ctx
+        sd = self.kind().store.sub.dots
+        self._index = {d: k for k, s in store.items() for d in sd(s)}
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return key in self._store
+        except TypeError:
+            return False
+
+    def _affected(self, dstore: dict[Any, Any], dctx: CausalContext) -> set[Any]:
+        keys = set(dstore)
+        index = self._index
+        if not index or dctx.is_empty():
+            return keys
+        if dctx.dot_count() <= len(index):
+            get = index.get
+            for d in dctx.dots():
+                k = get(d)
+                if k is not None:
+                    keys.add(k)
+        else:
+            covers = dctx.covers
+            for d, k in index.items():
+                if covers(d):
+                    keys.add(k)
+        return keys
+
+    def _apply_parts(self, dstore: dict[Any, Any], dctx: CausalContext) -> None:
+        sub = self.kind().store.sub
+        sj, sd, empty = sub.join, sub.dots, sub.empty
+        store, ctx, index = self._store, self._ctx, self._index
+        for k in self._affected(dstore, dctx):
+            s1 = store.get(k)
+            s2 = dstore.get(k)
+            n = sj(empty if s1 is None else s1, ctx, empty if s2 is None else s2, dctx)
+            if n is s1:
+                continue
+            if s1 is not None:
+                for d in sd(s1):
+                    del index[d]
+            if n:
+                store[k] = n
+                for d in sd(n):
+                    index[d] = k
+            elif s1 is not None:
+                del store[k]
+        ctx.update(dctx)
+
+    def apply(self, delta: Self) -> Self:
+        self._check_same(delta)
+        self._apply_parts(delta._store, delta._ctx)
+        return self
+
+    def copy(self) -> Self:
+        new = object.__new__(type(self))
+        new._copy_extra(self)
+        new._store = dict(self._store)
+        new._ctx = self._ctx.copy()
+        new._index = dict(self._index)
+        return new
+
+    def _copy_extra(self, src: Self) -> None:
+        """Copy subclass fields (ORMap's value kind)."""
