@@ -1,0 +1,46 @@
+"""Build the aiohttp Application of meshd's API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from mesh.api import kv, members, metrics
+from mesh.api.auth import bearer_middleware
+from mesh.api.errors import error_middleware
+
+STATE: web.AppKey[ApiState] = web.AppKey("mesh_api_state")
+
+
+@dataclass(eq=False)
+class ApiState:
+    """What the routes read: the node, its "kv" table, and a hook to call after writes."""
+
+    node: Any
+    kv: Any
+    host_id: str
+    on_write: Callable[[], None] = lambda: None
+    max_body_bytes: int = 64 * 1024
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+
+def make_app(state: ApiState, *, token: str | None = None) -> web.Application:
+    """The API app; extensions may add more routes before it is started."""
+    middlewares: list[Any] = [error_middleware]
+    if token is not None:
+        middlewares.append(bearer_middleware(token))
+    # Bodies are read with our own limit (400, not 413); this bounds aiohttp's buffer too.
+    app = web.Application(middlewares=middlewares, client_max_size=state.max_body_bytes + 1)
+    app[STATE] = state
+    app.router.add_get("/healthz", members.healthz)
+    app.router.add_get("/v1/members", members.list_members)
+    app.router.add_get("/metrics", metrics.scrape)
+    app.router.add_get("/v1/kv", kv.list_all)
+    app.router.add_get("/v1/kv/{key:[\\s\\S]+}", kv.get_one)
+    app.router.add_put("/v1/kv/{key:[\\s\\S]+}", kv.put_one)
+    app.router.add_delete("/v1/kv/{key:[\\s\\S]+}", kv.delete_one)
+    return app

@@ -1,0 +1,1 @@
+"""The meshd daemon: one mesh agent per host (config, persistence, extensions, HTTP API)."""

@@ -1,0 +1,145 @@
+"""``meshd`` console script: ``meshd [run] [--config FILE] [flags]`` runs one agent.
+
+Subcommands live under argparse subparsers; ``run`` is the default when none is named.
+Configuration and usage errors print one line and exit 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from mesh.daemon.config import ConfigError, DaemonConfig, build_config, load_file
+from mesh.daemon.logfmt import setup_logging
+
+EXIT_OK = 0
+EXIT_RUNTIME = 1
+EXIT_USAGE = 2
+
+log = logging.getLogger("mesh.daemon")
+
+SUBCOMMANDS = ("run",)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line (``meshd: error: ...``) with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"meshd: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="meshd", description="Run a vnetmesh state-mesh agent.")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    run = subs.add_parser("run", help="run the agent (the default command)")
+    run.add_argument("--config", type=Path, help="TOML config file")
+    run.add_argument("--host-id", dest="host_id", help="stable unique id of this host")
+    run.add_argument("--gossip", help="ADDR:PORT for gossip (UDP) and push-pull (TCP)")
+    run.add_argument("--advertise", help="ADDR:PORT peers use to reach us (default: --gossip)")
+    run.add_argument("--api", help="ADDR:PORT of the HTTP API (default 127.0.0.1:7947)")
+    run.add_argument(
+        "--seed", dest="seeds", action="append", help="ADDR:PORT of a member (repeatable)"
+    )
+    run.add_argument("--key-file", dest="key_file", help="gossip keyring file (encryption)")
+    run.add_argument("--api-token-file", dest="api_token_file", help="API bearer token file")
+    run.add_argument("--zookeeper", help="ZooKeeper hosts; membership then comes from it")
+    run.add_argument("--data-dir", dest="data_dir", help="directory for state snapshots")
+    run.add_argument("--underlay", help="underlay (tunnel) address of this host")
+    run.add_argument("--profile", help="timer profile: lan, wan or local")
+    run.add_argument("--log-level", dest="log_level", help="debug, info, warning or error")
+    run.add_argument("--log-format", dest="log_format", help="logfmt or json")
+    run.add_argument(
+        "--extension",
+        dest="extension_refs",
+        action="append",
+        help="load an extension from MODULE:ATTR (repeatable; besides entry points)",
+    )
+    return parser
+
+
+def _normalize(argv: list[str]) -> list[str]:
+    """Insert the default ``run`` subcommand unless one (or top-level help) is given."""
+    if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
+        return argv
+    return ["run", *argv]
+
+
+def parse_config(argv: Sequence[str]) -> tuple[str, DaemonConfig]:
+    """Parse flags and the config file (exits 2 with one line on any error)."""
+    args = build_parser().parse_args(_normalize(list(argv)))
+    overrides: dict[str, Any] = {
+        k: v for k, v in vars(args).items() if k not in ("command", "config")
+    }
+    try:
+        data = load_file(args.config) if args.config is not None else {}
+        return args.command, build_config(data, overrides)
+    except ConfigError as exc:
+        _die(str(exc))
+
+
+def _die(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    print(f"meshd: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+async def run_agent(cfg: DaemonConfig) -> int:
+    """Run until SIGTERM/SIGINT, then leave gracefully. Returns the exit code."""
+    from mesh.daemon.agent import Agent
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(signame: str) -> None:
+        if stop.is_set():
+            log.warning("second signal; exiting now", extra={"fields": {"signal": signame}})
+            os._exit(EXIT_RUNTIME)
+        log.info("shutting down", extra={"fields": {"signal": signame}})
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+    agent = Agent(cfg)
+    try:
+        await agent.start()
+    except ConfigError:
+        await agent.stop()
+        raise
+    except OSError as exc:
+        await agent.stop()
+        log.error("cannot start", extra={"fields": {"error": str(exc)}})
+        print(f"meshd: error: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    await stop.wait()
+    await agent.stop()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point."""
+    command, cfg = parse_config(sys.argv[1:] if argv is None else argv)
+    setup_logging(cfg.log_level, cfg.log_format)
+    if command != "run":  # pragma: no cover - only "run" exists so far
+        _die(f"unknown command {command!r}")
+    try:
+        code = asyncio.run(run_agent(cfg))
+    except ConfigError as exc:
+        _die(str(exc))
+    except KeyboardInterrupt:
+        code = EXIT_OK
+    except Exception as exc:
+        zk_error = type(exc).__name__ == "ZkError"
+        if not zk_error:
+            log.exception("meshd failed")
+        _die(str(exc), EXIT_RUNTIME)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

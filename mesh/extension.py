@@ -1,0 +1,127 @@
+"""Extensions: code that meshd loads (entry-point group ``vnetmesh.extensions``) to add
+replicated tables, HTTP routes and background tasks without mesh/ knowing about it.
+
+An extension declares its tables with :meth:`Extension.tables`; meshd creates them on the node,
+then calls :meth:`Extension.setup` with an :class:`ExtensionContext` (before the HTTP server
+starts, so routes can be added), then awaits :meth:`Extension.start` once the node has joined,
+and :meth:`Extension.stop` on shutdown (before the graceful leave).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from aiohttp import web
+
+ENTRY_POINT_GROUP = "vnetmesh.extensions"
+
+log = logging.getLogger("mesh.extension")
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A replicated table an extension needs: its name and an empty-CRDT factory."""
+
+    name: str
+    factory: Callable[[], Any]
+
+
+@runtime_checkable
+class Extension(Protocol):
+    """What meshd expects of an extension object."""
+
+    name: str
+
+    def tables(self) -> list[TableSpec]:
+        """Replicated tables to declare on the node before setup()."""
+        ...
+
+    def setup(self, ctx: ExtensionContext) -> None:
+        """Wire into the agent: keep ``ctx``, add routes under /v1/..., subscribe to tables."""
+        ...
+
+    async def start(self) -> None:
+        """Called once the node runs and has joined; start background work here."""
+        ...
+
+    async def stop(self) -> None:
+        """Called on shutdown, before the graceful leave; tasks from create_task are then
+        cancelled."""
+        ...
+
+
+class BaseExtension:
+    """Convenience base with no tables and no-op start/stop; subclasses set ``name``."""
+
+    name: str = "unnamed"
+
+    def tables(self) -> list[TableSpec]:
+        return []
+
+    def setup(self, ctx: ExtensionContext) -> None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+@dataclass(eq=False)
+class ExtensionContext:
+    """What an extension may use of the agent."""
+
+    node: Any
+    """The running MeshNode (read members, declare extra tables)."""
+    app: web.Application
+    """The aiohttp Application: add routes under /v1/<extension>/..."""
+    host_id: str
+    config: Mapping[str, Any]
+    """The extension's ``[extensions.<name>]`` TOML section (``required`` included)."""
+    loop: asyncio.AbstractEventLoop
+    _tables: Mapping[str, Any]
+    _wake: Callable[[], None] = lambda: None
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def table(self, name: str) -> Any:
+        """A replicated table declared by this or another extension (or "kv")."""
+        try:
+            return self._tables[name]
+        except KeyError:
+            raise KeyError(f"no table {name!r}: declare it in tables()") from None
+
+    def members(self) -> list[Any]:
+        """The node's current member list (mesh.member.Member values)."""
+        return list(self.node.members())
+
+    def notify_written(self) -> None:
+        """Tell the transport a local table write happened so it is gossiped promptly."""
+        self._wake()
+
+    def create_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` in the agent's loop; it is cancelled on shutdown; errors are logged."""
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "extension task failed",
+                exc_info=task.exception(),
+                extra={"fields": {"task": task.get_name()}},
+            )
+
+    async def cancel_tasks(self) -> None:
+        """Cancel every task started with create_task (called by meshd on shutdown)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
