@@ -1,0 +1,55 @@
+"""Flow values shared by every backend: keys, masks, actions and their flat form."""
+
+from datapath.flow.actions import (
+    Action,
+    Drop,
+    Output,
+    PopVlan,
+    PushVlan,
+    SetField,
+    SetMasked,
+    SetTunnel,
+    Userspace,
+)
+from datapath.flow.key import (
+    NO_PORT,
+    ArpKey,
+    EthernetKey,
+    FlowKey,
+    Header,
+    IcmpKey,
+    Icmpv6Key,
+    Ipv4Key,
+    Ipv6Key,
+    TcpKey,
+    TunnelKey,
+    UdpKey,
+    VlanKey,
+)
+from datapath.flow.mask import FlowMask
+
+__all__ = [
+    "NO_PORT",
+    "Action",
+    "ArpKey",
+    "Drop",
+    "EthernetKey",
+    "FlowKey",
+    "FlowMask",
+    "Header",
+    "IcmpKey",
+    "Icmpv6Key",
+    "Ipv4Key",
+    "Ipv6Key",
+    "Output",
+    "PopVlan",
+    "PushVlan",
+    "SetField",
+    "SetMasked",
+    "SetTunnel",
+    "TcpKey",
+    "TunnelKey",
+    "UdpKey",
+    "Userspace",
+    "VlanKey",
+]
