@@ -1,20 +1,66 @@
 """MeshNode: the sans-IO mesh protocol object (membership, dissemination, anti-entropy).
 
-Skeleton with the final public API; internals are being filled in."""
+Feed it time, datagrams and stream replies; it returns datagrams to send and streams to
+open, and queues events. No sockets, clocks or awaits inside: the asyncio transport
+(mesh/transport) and the simulator (mesh/sim) drive the very same object."""
 
 from __future__ import annotations
 
+import logging
+import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 
 from mesh.address import Address
+from mesh.broadcast_queue import BroadcastQueue, retransmit_limit
+from mesh.codec import decode_envelope, encode_envelope, encode_message, envelope_overhead
 from mesh.config import MeshConfig
+from mesh.errors import AuthError, MessageError
 from mesh.events import Event, MemberChanged, TableChanged
 from mesh.keyring import Keyring
-from mesh.member import Member, MemberMeta, MemberState
+from mesh.member import Member, MemberMeta
+from mesh.membership import Membership
+from mesh.messages import (
+    Ack,
+    Alive,
+    Dead,
+    Delta,
+    Digest,
+    IndirectPing,
+    Message,
+    Nack,
+    Ping,
+    PushPull,
+    PushPullReply,
+    StateChunk,
+    StateRequest,
+    Suspect,
+)
 from mesh.metrics import Metrics
-from mesh.outputs import Output
+from mesh.outputs import OpenStream, Output, SendDatagram
+from mesh.replication import Replication
 from mesh.table import CRDT, Table
+
+log = logging.getLogger("mesh.node")
+_DIGEST_SIZE = 24
+"""Upper bound of an encoded Digest item."""
+_PUSH_PULL_SCALE_THRESHOLD = 32
+
+
+@dataclass(slots=True)
+class _Stream:
+    kind: str  # "push_pull" | "state"
+    dst: Address
+    peer: str | None
+
+
+def push_pull_scale(interval: float, n: int) -> float:
+    """memberlist: beyond 32 members, push-pull gets rarer as log2(N) grows."""
+    if n <= _PUSH_PULL_SCALE_THRESHOLD:
+        return interval
+    mult = math.ceil(math.log2(n) - math.log2(_PUSH_PULL_SCALE_THRESHOLD)) + 1
+    return interval * mult
 
 
 class MeshNode:
@@ -35,56 +81,78 @@ class MeshNode:
         self.keyring = keyring
         self.metrics = metrics if metrics is not None else Metrics()
         self.replica_id = f"{meta.host_id}/{rng.getrandbits(32):08x}"
+        """Replica id for CRDT dots and delta origins: unique per process lifetime, so a
+        restarted member never reuses a dot or a seq."""
         self.tables: dict[str, Table] = {}
         self._events: list[Event] = []
-        self._incarnation = 0
+        self.queue = BroadcastQueue()
+        self._overhead = envelope_overhead(meta.host_id, keyring)
+        self.membership = Membership(config, meta, rng, self.queue, self._member_changed)
+        self.replication = Replication(
+            config,
+            self.replica_id,
+            rng,
+            self.queue,
+            self.metrics,
+            self._table_changed,
+            config.mtu - self._overhead - _DIGEST_SIZE,
+        )
+        self._now = 0.0
+        self._started = False
+        self._next_gossip = 0.0
+        self._next_push_pull = 0.0
+        self._streams: dict[int, _Stream] = {}
+        self._stream_seq = rng.getrandbits(20)
+        self._pulling: set[Address] = set()
+        self._behind_since: float | None = None
+        self._last_escalation = -math.inf
+        self._last_log: dict[str, float] = {}
+
+    # ---- tables ----------------------------------------------------------------------------
 
     def table(self, name: str, factory: Callable[[], CRDT]) -> Table:
         """Declare (or get) the replicated table `name` holding a `factory()` CRDT."""
         t = self.tables.get(name)
         if t is None:
             t = self.tables[name] = Table(name, factory, self)
+            self.replication.add_table(t)
         return t
 
     def _local_delta(self, table: Table, delta: CRDT) -> None:
-        table.state.apply(delta)
-        keys: frozenset[object] = frozenset()
+        self.replication.local_delta(table, delta, self._now)
+
+    def _table_changed(self, table: Table, keys: frozenset[Hashable]) -> None:
         self._events.append(TableChanged(table.name, keys))
         table._notify(keys)
 
+    def _member_changed(self, member: Member) -> None:
+        self._events.append(MemberChanged(member))
+
+    # ---- membership API -----------------------------------------------------------------------
+
     def join(self, now: float, seeds: Sequence[Address]) -> list[Output]:
-        """Start (or restart) membership: push-pull with each seed."""
-        return []
+        """Start (or restart) membership: announce ourselves and push-pull with each seed."""
+        self._clock(now)
+        self.membership.left = False
+        self.membership.announce()
+        out: list[Output] = []
+        for seed in seeds:
+            addr: Address = (seed[0], seed[1])
+            if addr != tuple(self.meta.gossip):
+                out.append(self._push_pull(addr, None, join=True))
+        return out
 
     def leave(self, now: float) -> list[Output]:
-        """Graceful leave: broadcast that we left; keep ticking a little to spread it."""
-        return []
-
-    def tick(self, now: float) -> list[Output]:
-        """Run due timers: probes, suspicion timeouts, gossip, push-pull."""
-        return []
-
-    def next_deadline(self) -> float:
-        """The earliest `now` at which tick() has work."""
-        return float("inf")
-
-    def receive_datagram(self, now: float, src: Address, payload: bytes) -> list[Output]:
-        """Handle one UDP datagram from `src`."""
-        return []
-
-    def handle_stream_request(self, now: float, src: Address, request: bytes) -> bytes:
-        """Server side of a stream: answer one request."""
-        return b""
-
-    def handle_stream_response(
-        self, now: float, stream_id: int, response: bytes | None
-    ) -> list[Output]:
-        """Client side of a stream: the reply to an OpenStream (None if it failed)."""
-        return []
+        """Graceful leave: tell a few peers right away; keep ticking a little to spread it
+        (probing and push-pull stop, gossip goes on)."""
+        self._clock(now)
+        self.membership.leave()
+        n = max(self.config.gossip_fanout, 2 * self.config.gossip_fanout)
+        return [self._send(dst, [], now) for dst in self.membership.random_peers(n, now)]
 
     def members(self) -> list[Member]:
         """Every known member, including ourselves."""
-        return [Member(self.meta, MemberState.ALIVE, self._incarnation)]
+        return self.membership.members()
 
     def drain_events(self) -> list[MemberChanged | TableChanged]:
         """Events since the last call, oldest first."""
@@ -93,3 +161,297 @@ class MeshNode:
 
     def set_external_members(self, metas: Sequence[MemberMeta] | None) -> None:
         """ZooKeeper mode: membership comes from outside (None returns to SWIM)."""
+        self.membership.set_external(metas, self._now)
+
+    def prime_members(self, metas: Sequence[MemberMeta], now: float) -> None:
+        """Know these members as alive without any exchange (simulation bootstraps)."""
+        self._clock(now)
+        self.membership.prime(metas, now)
+
+    # ---- framing ------------------------------------------------------------------------------
+
+    def _clock(self, now: float) -> None:
+        self._now = max(self._now, now)
+        if not self._started:
+            self._started = True
+            self._next_gossip = now + self.rng.uniform(0, self.config.gossip_interval)
+            self._next_push_pull = now + self.rng.uniform(0.5, 1.0) * self.config.push_pull_interval
+            self.membership._next_probe = now + self.rng.uniform(0, self.config.probe_interval)
+
+    def _limit(self) -> int:
+        return retransmit_limit(self.config.retransmit_mult, self.membership.live_count())
+
+    def _send(
+        self, dst: Address, msgs: Sequence[Message], now: float, extra: Sequence[bytes] = ()
+    ) -> SendDatagram:
+        items = [encode_message(m) for m in msgs]
+        items.extend(extra)
+        budget = self.config.mtu - self._overhead - sum(len(i) for i in items)
+        if budget > 8:
+            items.extend(self.queue.get(budget, self._limit()))
+        payload = encode_envelope(self.meta.host_id, now, items, self.keyring)
+        self.metrics.messages_out["datagram"] += 1
+        self.metrics.bytes_out["datagram"] += len(payload)
+        for m in msgs:
+            self.metrics.messages_out[m.KIND] += 1
+        return SendDatagram(dst, payload)
+
+    def _drop(self, reason: str, now: float, detail: str) -> None:
+        self.metrics.drop(reason)
+        last = self._last_log.get(reason)
+        if last is None or now - last >= self.config.log_interval:
+            self._last_log[reason] = now
+            log.warning(
+                "%s: dropped input (%s): %s [%d so far]",
+                self.meta.host_id,
+                reason,
+                detail,
+                self.metrics.drops[reason],
+            )
+
+    def _open(self, data: bytes, now: float, limit: int) -> tuple[str, float, list[Message]] | None:
+        if len(data) > limit:
+            self._drop("oversized", now, f"{len(data)} bytes")
+            return None
+        try:
+            sender, ts, msgs = decode_envelope(data, self.keyring)
+        except AuthError as exc:
+            self._drop("auth", now, str(exc))
+            return None
+        except MessageError as exc:
+            self._drop("malformed", now, str(exc))
+            return None
+        age = self.config.max_message_age
+        if age > 0 and abs(now - ts) > age:
+            self._drop("stale", now, f"sender time {ts:.3f}, now {now:.3f}")
+            return None
+        return sender, ts, msgs
+
+    # ---- datagrams ---------------------------------------------------------------------------
+
+    def receive_datagram(self, now: float, src: Address, payload: bytes) -> list[Output]:
+        """Handle one UDP datagram from `src`."""
+        self._clock(now)
+        self.metrics.messages_in["datagram"] += 1
+        self.metrics.bytes_in["datagram"] += len(payload)
+        opened = self._open(payload, now, self.config.mtu)
+        if opened is None:
+            return []
+        sender, _, msgs = opened
+        m = self.membership
+        out: list[Output] = []
+        replies: list[tuple[Address, Message]] = []
+        digest: Digest | None = None
+        for msg in msgs:
+            self.metrics.messages_in[msg.KIND] += 1
+            if isinstance(msg, Delta):
+                self.replication.on_delta(msg, now, sender)
+            elif isinstance(msg, Alive):
+                m.on_alive(msg, now)
+            elif isinstance(msg, Suspect):
+                m.on_suspect(msg, now)
+            elif isinstance(msg, Dead):
+                m.on_dead(msg, now)
+            elif isinstance(msg, Ping):
+                replies.extend(m.on_ping(src, msg))
+            elif isinstance(msg, Ack):
+                replies.extend(m.on_ack(msg, now))
+            elif isinstance(msg, IndirectPing):
+                replies.extend(m.on_indirect_ping(src, msg, now))
+            elif isinstance(msg, Nack):
+                m.on_nack(msg)
+            elif isinstance(msg, Digest):
+                digest = msg
+            else:
+                self._drop("unexpected", now, f"{msg.KIND} in a datagram")
+        for dst, reply in replies:
+            out.append(self._send(dst, [reply], now))
+        if digest is not None and self.tables:
+            out.extend(self._on_digest(src, sender, digest, now))
+        return out
+
+    def _on_digest(self, src: Address, sender: str, digest: Digest, now: float) -> list[Output]:
+        total, h = self.replication.digest()
+        if digest.hash == h:
+            self._behind_since = None
+            return []
+        out: list[Output] = []
+        if not digest.reply:
+            budget = self.config.mtu - self._overhead - _DIGEST_SIZE
+            recent = self.replication.recent_items(budget)
+            out.append(self._send(src, [Digest(total, h, True)], now, recent))
+        if digest.total > total:
+            if self._behind_since is None:
+                self._behind_since = now
+            elif (
+                now - self._behind_since >= self.config.gap_timeout
+                and now - self._last_escalation >= self.config.pull_escalation_interval
+                and src not in self._pulling
+            ):
+                self._behind_since = None
+                self._last_escalation = now
+                out.append(self._push_pull(src, sender, join=False))
+        return out
+
+    # ---- timers ---------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> list[Output]:
+        """Run due timers: probes, suspicion timeouts, gossip, push-pull, gap repair."""
+        self._clock(now)
+        out: list[Output] = []
+        for dst, msg in self.membership.tick(now):
+            out.append(self._send(dst, [msg], now))
+        cfg = self.config
+        if now >= self._next_gossip:
+            while self._next_gossip <= now:
+                self._next_gossip += cfg.gossip_interval
+            out.extend(self._gossip(now))
+        left = self.membership.left
+        if now >= self._next_push_pull:
+            interval = push_pull_scale(cfg.push_pull_interval, self.membership.live_count())
+            self._next_push_pull = now + interval
+            if not left:
+                for dst in self.membership.random_peers(1, now, include_dead=False):
+                    if dst not in self._pulling:
+                        out.append(self._push_pull(dst, None, join=False))
+        pulls = self.replication.tick(now)
+        if not left:
+            for host in pulls:
+                addr = self.membership.address_of(host)
+                if addr is not None and addr not in self._pulling:
+                    out.append(self._push_pull(addr, host, join=False))
+            if self.replication.want_push:
+                self.replication.want_push = False
+                for dst in self.membership.random_peers(cfg.gossip_fanout, now, False):
+                    if dst not in self._pulling:
+                        out.append(self._push_pull(dst, None, join=False))
+        self.queue.prune(max(cfg.queue_min_depth, 2 * self.membership.live_count()))
+        return out
+
+    def _gossip(self, now: float) -> list[Output]:
+        total, h = self.replication.digest()
+        digest = [Digest(total, h, False)] if self.tables else []
+        if len(self.queue):
+            peers = self.membership.random_peers(self.config.gossip_fanout, now)
+        elif digest:
+            peers = self.membership.random_peers(self.config.gossip_pull_fanout, now, False)
+        else:
+            return []
+        return [self._send(dst, digest, now) for dst in peers]
+
+    def next_deadline(self) -> float:
+        """The earliest `now` at which tick() has work."""
+        if not self._started:
+            return self._now
+        r = self.replication
+        if r.want_push or r.pull_from:
+            return self._now
+        return min(
+            self._next_gossip,
+            self._next_push_pull,
+            self.membership.next_deadline(),
+            r.next_deadline(),
+        )
+
+    # ---- streams -------------------------------------------------------------------------------
+
+    def _stream(self, kind: str, dst: Address, peer: str | None, msg: Message) -> OpenStream:
+        self._stream_seq = (self._stream_seq + 1) & 0x7FFFFFFF
+        sid = self._stream_seq
+        self._streams[sid] = _Stream(kind, dst, peer)
+        request = encode_envelope(self.meta.host_id, self._now, [encode_message(msg)], self.keyring)
+        self.metrics.messages_out[msg.KIND] += 1
+        self.metrics.bytes_out["stream"] += len(request)
+        return OpenStream(dst, request, sid)
+
+    def _push_pull(self, dst: Address, peer: str | None, join: bool) -> OpenStream:
+        self._pulling.add(dst)
+        self.metrics.push_pulls += 1
+        msg = PushPull(join, self.membership.local_state(), self.replication.vvs())
+        return self._stream("push_pull", dst, peer, msg)
+
+    def handle_stream_request(self, now: float, src: Address, request: bytes) -> bytes:
+        """Server side of a stream: answer one push-pull or state-chunk request."""
+        self._clock(now)
+        self.metrics.messages_in["stream"] += 1
+        self.metrics.bytes_in["stream"] += len(request)
+        opened = self._open(request, now, self.config.max_incoming_stream_bytes)
+        if opened is None:
+            return b""
+        sender, _, msgs = opened
+        if len(msgs) != 1:
+            self._drop("malformed", now, "stream request must hold one message")
+            return b""
+        msg = msgs[0]
+        self.metrics.messages_in[msg.KIND] += 1
+        reply: Message
+        if isinstance(msg, PushPull):
+            self.membership.merge_remote(msg.members, sender, now)
+            members = self.membership.local_state()
+            vvs = self.replication.vvs()
+            base = len(encode_message(PushPullReply(members, vvs, [], [], False)))
+            budget = self.config.max_stream_bytes - base - 64
+            deltas, chunks, more = self.replication.answer(msg.vvs, budget, now)
+            reply = PushPullReply(members, vvs, deltas, chunks, more)
+            if self.replication.lacks(msg.vvs) and sender != self.meta.host_id:
+                self.replication.pull_from.add(sender)
+        elif isinstance(msg, StateRequest):
+            budget = self.config.max_stream_bytes
+            reply = self.replication.serve_chunk(msg.table, msg.snapshot, msg.offset, budget, now)
+        else:
+            self._drop("unexpected", now, f"{msg.KIND} as a stream request")
+            return b""
+        data = encode_envelope(self.meta.host_id, now, [encode_message(reply)], self.keyring)
+        self.metrics.messages_out[reply.KIND] += 1
+        self.metrics.bytes_out["stream"] += len(data)
+        return data
+
+    def handle_stream_response(
+        self, now: float, stream_id: int, response: bytes | None
+    ) -> list[Output]:
+        """Client side of a stream: the reply to an OpenStream (None if it failed)."""
+        self._clock(now)
+        ctx = self._streams.pop(stream_id, None)
+        if ctx is None:
+            return []
+        if ctx.kind == "push_pull":
+            self._pulling.discard(ctx.dst)
+        if response is None:
+            self.metrics.drop("stream_failed")
+            return []
+        self.metrics.messages_in["stream"] += 1
+        self.metrics.bytes_in["stream"] += len(response)
+        opened = self._open(response, now, self.config.max_incoming_stream_bytes)
+        if opened is None:
+            return []
+        sender, _, msgs = opened
+        if len(msgs) != 1:
+            self._drop("malformed", now, "stream reply must hold one message")
+            return []
+        msg = msgs[0]
+        self.metrics.messages_in[msg.KIND] += 1
+        out: list[Output] = []
+        if isinstance(msg, PushPullReply) and ctx.kind == "push_pull":
+            self.membership.merge_remote(msg.members, sender, now)
+            for delta in msg.deltas:
+                self.replication.on_delta(delta, now, sender, relay=False)
+            for chunk in msg.chunks:
+                out.extend(self._on_chunk(chunk, ctx.dst, sender, now))
+            if self.replication.lacks(msg.vvs):
+                self.replication.pull_from.discard(sender)
+            if msg.more and ctx.dst not in self._pulling:
+                out.append(self._push_pull(ctx.dst, sender, join=False))
+        elif isinstance(msg, StateChunk) and ctx.kind == "state":
+            if msg.snapshot == 0 and ctx.dst not in self._pulling:
+                out.append(self._push_pull(ctx.dst, sender, join=False))  # expired: restart
+            else:
+                out.extend(self._on_chunk(msg, ctx.dst, sender, now))
+        else:
+            self._drop("unexpected", now, f"{msg.KIND} as a stream reply")
+        return out
+
+    def _on_chunk(self, chunk: StateChunk, dst: Address, sender: str, now: float) -> list[Output]:
+        nxt = self.replication.on_chunk(chunk, now, sender)
+        if nxt is None:
+            return []
+        return [self._stream("state", dst, sender, nxt)]
