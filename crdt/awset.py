@@ -67,6 +67,9 @@ class _AWSetKind(IndexedKind):
     def wrap(self, store: Any, ctx: CausalContext) -> AWSet:
         return _wrap(dict(store), ctx)
 
+    def wrap_owned(self, store: dict[Any, Any], ctx: CausalContext) -> AWSet:
+        return _wrap(store, ctx)
+
     def value_of(self, store: Any) -> Any:
         return set(store)
 

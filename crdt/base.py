@@ -41,6 +41,10 @@ class CRDT(ABC):
     def kind(self) -> TypeKind:
         """The kind describing this type (used by ORMap and the codec)."""
 
+    def _same_write(self, other: Self) -> bool:
+        """Quick equality for two states stored under one dot (so normally one write)."""
+        return self == other
+
     def _check_same(self, other: object) -> None:
         if type(other) is not type(self):
             raise TypeError(f"cannot join {type(self).__name__} with {type(other).__name__}")

@@ -12,7 +12,9 @@ from typing import Any, Self
 from crdt.base import CausalCRDT, CausalKind
 from crdt.context import CausalContext
 from crdt.dot import Dot
+from crdt.errors import DecodeError
 from crdt.stores import DotMapStore
+from crdt.wire import Dec
 
 
 class IndexedKind(CausalKind):
@@ -23,6 +25,27 @@ class IndexedKind(CausalKind):
     @property
     @abstractmethod
     def store(self) -> DotMapStore: ...
+
+    @abstractmethod
+    def wrap_owned(self, store: dict[Any, Any], ctx: CausalContext) -> IndexedDotMap:
+        """An instance owning `store` (not copied)."""
+
+    def decode_body(self, raw: Any, dec: Dec) -> Any:
+        craw, sraw = dec.arr(raw, 2)
+        ctx = dec.ctx(craw)
+        m = self.wrap_owned(self.store.decode(sraw, dec), ctx)
+        covers = ctx.covers
+        n = 0
+        for d in m._index:
+            if not covers(d):
+                raise DecodeError("store dot outside the causal context")
+        sd = self.store.sub.dots
+        for s in m._store.values():
+            for _ in sd(s):
+                n += 1
+        if n != len(m._index):
+            raise DecodeError("dot held twice in a store")
+        return m
 
 
 class IndexedDotMap(CausalCRDT):

@@ -7,7 +7,7 @@ from typing import Any
 from crdt.base import CRDT, TypeKind
 from crdt.errors import DecodeError
 from crdt.hlc import HLC, Timestamp, clock_for
-from crdt.values import MAX_INT, canon_value, packed, strict_eq
+from crdt.values import MAX_INT, canon_value, is_canon, packed, strict_eq
 from crdt.wire import Dec, Enc
 
 
@@ -94,6 +94,13 @@ class LWWRegister(CRDT):
     def kind(self) -> TypeKind:
         return LWW
 
+    def _same_write(self, other: LWWRegister) -> bool:
+        # Under one dot the stamps match; plain == of the values is enough (it only
+        # confuses 1, 1.0 and True, which one write cannot hold at once).
+        return self._ts == other._ts and (
+            self._value is other._value or self._value == other._value
+        )
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LWWRegister):
             return NotImplemented
@@ -121,13 +128,19 @@ class _LWWKind(TypeKind):
         return [ts[0], ts[1], enc.r(ts[2]), x._value]
 
     def decode_body(self, raw: Any, dec: Dec) -> Any:
-        raw = dec.arr(raw)
+        if type(raw) is not list:
+            raise DecodeError("bad register")
         if not raw:
             return LWWRegister()
         if len(raw) != 4:
             raise DecodeError("bad register")
-        ts = Timestamp(dec.uint(raw[0]), dec.uint(raw[1]), dec.r(raw[2]))
-        return LWWRegister._of(ts, dec.value(raw[3]))
+        w, lg, ri, v = raw
+        if type(w) is not int or w < 0 or type(lg) is not int or lg < 0:
+            raise DecodeError("bad timestamp")
+        r = LWWRegister.__new__(LWWRegister)
+        r._ts = Timestamp(w, lg, dec.r(ri))
+        r._value = v if is_canon(v) else dec.value(v)
+        return r
 
 
 LWW = _LWWKind()

@@ -152,6 +152,17 @@ class LatticeFunStore(_FunStore):
     def same(self, v1: Any, v2: Any) -> bool:
         return bool(v1 == v2)
 
+    def join(self, s1: Any, c1: CausalContext, s2: Any, c2: CausalContext) -> Any:
+        # Fast path for the common shape, one dot on each side.
+        if len(s1) == 1 and len(s2) == 1:
+            [(d1, v1)] = s1.items()
+            [(d2, v2)] = s2.items()
+            if d1 == d2:
+                if v1 is v2 or v1._same_write(v2):
+                    return s1
+                return {d1: v1.join(v2)}
+        return super().join(s1, c1, s2, c2)
+
     def merge(self, v1: Any, v2: Any) -> Any:
         return v1.join(v2)
 
@@ -165,13 +176,17 @@ class LatticeFunStore(_FunStore):
         return out
 
     def decode(self, raw: Any, dec: Dec) -> Any:
-        raw = dec.arr(raw)
-        if len(raw) % 3:
-            raise DecodeError("bad dot-function length")
+        if type(raw) is not list or len(raw) % 3:
+            raise DecodeError("bad dot-function")
         out: dict[Dot, Any] = {}
         body = self.vkind.decode_body
+        table = dec.table
+        nt = len(table)
         for i in range(0, len(raw), 3):
-            d = Dot(dec.r(raw[i]), dec.counter(raw[i + 1]))
+            ri, c = raw[i], raw[i + 1]
+            if type(ri) is not int or not 0 <= ri < nt or type(c) is not int or c < 1:
+                raise DecodeError("bad dot")
+            d = Dot(table[ri], c)
             if d in out:
                 raise DecodeError("duplicate dot")
             out[d] = body(raw[i + 2], dec)
@@ -235,8 +250,11 @@ class DotMapStore(StoreKind):
             raise DecodeError("bad map length")
         out: dict[Any, Any] = {}
         sd = self.sub.decode
+        dk = dec.key
         for i in range(0, len(raw), 2):
-            k = dec.key(raw[i])
+            k = raw[i]
+            if type(k) is not str:
+                k = dk(k)
             if k in out:
                 raise DecodeError("duplicate key")
             v = sd(raw[i + 1], dec)

@@ -46,6 +46,39 @@ def canon_value(v: Any, depth: int = 0) -> Any:
     raise TypeError(f"not a msgpack-able value: {t.__name__}")
 
 
+def is_canon(v: Any, depth: int = 0) -> bool:
+    """True if `v` is already a canonical register value (then decode keeps it uncopied)."""
+    t = type(v)
+    if t is str or v is None or t is bool or t is bytes:
+        return True
+    if t is int:
+        return MIN_INT <= v <= MAX_INT  # type: ignore[no-any-return]
+    if t is float:
+        return v != 0.0 or math.copysign(1.0, v) > 0
+    if depth >= MAX_VALUE_DEPTH:
+        return False
+    if t is list:
+        items = v
+    elif t is dict:
+        prev = None
+        for k in v:
+            if type(k) is not str or (prev is not None and k <= prev):
+                return False
+            prev = k
+        items = v.values()
+    else:
+        return False
+    for x in items:
+        tx = type(x)
+        if tx is str or tx is bytes or x is None or tx is bool:
+            continue
+        if tx is int and MIN_INT <= x <= MAX_INT:
+            continue
+        if not is_canon(x, depth + 1):
+            return False
+    return True
+
+
 def check_key(k: Any, depth: int = 0) -> Key:
     """`k` itself if it is a valid key (str, int, bytes, tuple of those), else TypeError."""
     t = type(k)

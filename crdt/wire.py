@@ -11,7 +11,7 @@ from typing import Any
 from crdt.context import CausalContext
 from crdt.dot import Dot
 from crdt.errors import DecodeError
-from crdt.values import MAX_INT, MAX_KEY_DEPTH, MAX_VALUE_DEPTH, Key, canon_value
+from crdt.values import MAX_INT, MAX_KEY_DEPTH, MAX_VALUE_DEPTH, Key, canon_value, is_canon
 
 MAX_NESTING = 16
 """Deepest ORMap nesting the decoder accepts."""
@@ -121,6 +121,8 @@ class Dec:
 
     @staticmethod
     def value(raw: Any) -> Any:
+        if is_canon(raw):
+            return raw
         try:
             return canon_value(raw)
         except (TypeError, ValueError, RecursionError):
