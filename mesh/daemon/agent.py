@@ -97,9 +97,8 @@ class Agent:
                 underlay=cfg.underlay or advertise[0],
                 api=self.api_address,
             )
-            self.node = node = MeshNode(
-                mcfg, meta, rng=random.Random(), keyring=keyring, **self._incarnation_kw()
-            )
+            self.node = node = MeshNode(mcfg, meta, rng=random.Random(), keyring=keyring)
+            self._restore_incarnation()
             self.tables[KV_TABLE] = node.table(KV_TABLE, lambda: ORMap(LWWRegister))
             self._declare_extension_tables(loaded)
             self._restore_tables()
@@ -152,18 +151,13 @@ class Agent:
             ),
         )
 
-    def _incarnation_kw(self) -> dict[str, Any]:
-        """Resume the persisted incarnation when the core accepts one."""
-        import inspect
-
-        from mesh.node import MeshNode
-
-        if self._snapshot is None:
-            return {}
-        params = inspect.signature(MeshNode.__init__).parameters
-        if "incarnation" in params:
-            return {"incarnation": self._snapshot.incarnation}
-        return {}
+    def _restore_incarnation(self) -> None:
+        """Start above the persisted incarnation, so that our first alive message outbids
+        whatever peers last heard about us (dead, suspect) without a refutation round."""
+        membership = getattr(self.node, "membership", None)
+        if self._snapshot is None or not hasattr(membership, "incarnation"):
+            return
+        membership.incarnation = max(membership.incarnation, self._snapshot.incarnation + 1)  # type: ignore[union-attr]
 
     def _read_snapshot(self) -> Snapshot | None:
         data_dir = self.cfg.data_dir

@@ -226,12 +226,20 @@ def stop_all(nodes: Iterable[Meshd]) -> None:
             node.kill()
 
 
-def start_cluster(workdir: Path, n: int, *, prefix: str = "n", **kwargs: Any) -> list[Meshd]:
-    """Start n meshd, all seeded with the first; wait until every API answers."""
-    first = Meshd(f"{prefix}0", workdir, **kwargs).start()
-    nodes = [first]
-    for i in range(1, n):
-        nodes.append(Meshd(f"{prefix}{i}", workdir, seeds=[first.gossip_port], **kwargs).start())
+def start_cluster(
+    workdir: Path, n: int, *, prefix: str = "n", persist: Iterable[int] = (), **kwargs: Any
+) -> list[Meshd]:
+    """Start n meshd, all seeded with the first (those in ``persist`` get a data dir);
+    wait until every API answers."""
+    keep = set(persist)
+    nodes: list[Meshd] = []
+    for i in range(n):
+        node = Meshd(f"{prefix}{i}", workdir, **kwargs)
+        if i:
+            node.seeds = [nodes[0].gossip_port]
+        if i in keep:
+            node.data_dir = workdir / f"{node.host_id}-data"
+        nodes.append(node.start())
     try:
         for node in nodes:
             node.wait_ready()
