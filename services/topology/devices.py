@@ -20,7 +20,7 @@ class Bridge(TopologyObject):
     """A virtual L2 switch with MAC learning and flooding."""
 
     SPEC = _DEVICE_SPEC
-    KIND = "bridge"
+    KIND = "bridges"
     id: str
     tenant_id: str
     name: str = ""
@@ -34,7 +34,7 @@ class Router(TopologyObject):
     """A virtual IPv4 router with a route table and per-port addresses."""
 
     SPEC = _DEVICE_SPEC
-    KIND = "router"
+    KIND = "routers"
     id: str
     tenant_id: str
     name: str = ""

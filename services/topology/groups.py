@@ -14,7 +14,7 @@ class PortGroup(TopologyObject):
     """A named set of ports; a port joins by listing the group in its port_group_ids."""
 
     SPEC = COMMON
-    KIND = "port_group"
+    KIND = "port_groups"
     id: str
     tenant_id: str
     name: str = ""
@@ -25,7 +25,7 @@ class IpAddressGroup(TopologyObject):
     """A named set of IPv4 addresses or prefixes, used by rule conditions."""
 
     SPEC = (*COMMON, f("addresses", p_cidrs, d_list(d_str), default=()))
-    KIND = "ip_address_group"
+    KIND = "ip_address_groups"
     id: str
     tenant_id: str
     name: str = ""

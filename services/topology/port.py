@@ -69,7 +69,7 @@ class Port(TopologyObject):
         f("port_group_ids", p_uuids, list, default=()),
         f("admin_state_up", p_bool, default=True),
     )
-    KIND = "port"
+    KIND = "ports"
     id: str
     tenant_id: str
     device_id: str

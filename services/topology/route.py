@@ -40,7 +40,7 @@ class Route(TopologyObject):
         f("type", p_enum(*ROUTE_TYPES), default="normal"),
         f("weight", p_int(1, 65535), default=100),
     )
-    KIND = "route"
+    KIND = "routes"
     id: str
     tenant_id: str
     router_id: str

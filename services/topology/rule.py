@@ -69,7 +69,7 @@ class Chain(TopologyObject):
     """A named, ordered list of rules (the rules point at their chain)."""
 
     SPEC = COMMON
-    KIND = "chain"
+    KIND = "chains"
     id: str
     tenant_id: str
     name: str = ""
@@ -110,7 +110,7 @@ class Rule(TopologyObject):
         f("fragment_policy", p_opt(p_enum(*FRAGMENT_POLICIES)), default=None),
         f("invert", _p_invert, list, default=()),
     )
-    KIND = "rule"
+    KIND = "rules"
     id: str
     tenant_id: str
     chain_id: str

@@ -80,7 +80,9 @@ def tcp(topo: Topology, src_port: str, dst_mac: int, src: str, dst: str, **kw: i
         ip_src=ip(src),
         ip_dst=ip(dst),
         proto=PROTO_TCP,
-        **fields,
+        ttl=fields["ttl"],
+        src_port=fields["src_port"],
+        dst_port=fields["dst_port"],
     )
 
 

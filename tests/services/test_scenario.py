@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from services.simulation import Decision, DictStateView, emit, simulate
+from services.simulation import Decision, DictStateView, MacLearned, emit, simulate
 from services.simulation import icmp as icmp_mod
 from services.simulation.packet import ARP_REPLY, PROTO_ICMP, Packet
 from services.simulation.router import MAX_ARP_ATTEMPTS
@@ -44,7 +44,7 @@ def test_unknown_mac_is_learned_and_flooded() -> None:
     assert r.decision is Decision.FORWARD
     # flooded to a2 (VM) and to the router port, which drops it (not its MAC)
     assert r.egress_ports == (s["a2"],)
-    assert [(u.mac, u.port_id) for u in r.learned] == [(stranger, s["a1"])]
+    assert r.learned == (MacLearned(s["bA"], 0, stranger, s["a1"]),)
     assert ("flood", s["bA"]) in r.tags
 
 
