@@ -333,7 +333,9 @@ class Agent:
         from mesh.daemon.zkbridge import ZkBridge
 
         assert self.cfg.zookeeper is not None
-        bridge = ZkBridge(self.cfg.zookeeper, meta, self._set_external_members)
+        bridge = ZkBridge(
+            self.cfg.zookeeper, self.cfg.zookeeper_root, meta, self._set_external_members
+        )
         await bridge.start()
         self._zk = bridge
 

@@ -39,6 +39,7 @@ class DaemonConfig:
     key_file: Path | None = None
     api_token_file: Path | None = None
     zookeeper: str | None = None
+    zookeeper_root: str = "/vnetmesh"
     data_dir: Path | None = None
     underlay: str | None = None
     log_level: str = "info"
@@ -67,6 +68,7 @@ _TOP_KEYS = {
     "key_file",
     "api_token_file",
     "zookeeper",
+    "zookeeper_root",
     "data_dir",
     "underlay",
     "log_level",
@@ -176,6 +178,11 @@ def build_config(file_data: Mapping[str, Any], overrides: Mapping[str, Any]) -> 
         cfg = replace(cfg, data_dir=Path(_str("data_dir", merged["data_dir"])))
     if "zookeeper" in merged:
         cfg = replace(cfg, zookeeper=_str("zookeeper", merged["zookeeper"]))
+    if "zookeeper_root" in merged:
+        root = _str("zookeeper_root", merged["zookeeper_root"])
+        if not root.startswith("/") or root.endswith("/"):
+            raise ConfigError(f"zookeeper_root: expected an absolute znode path, got {root!r}")
+        cfg = replace(cfg, zookeeper_root=root)
     if "underlay" in merged:
         cfg = replace(cfg, underlay=_str("underlay", merged["underlay"]))
     if "log_level" in merged:

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--key-file", dest="key_file", help="gossip keyring file (encryption)")
     run.add_argument("--api-token-file", dest="api_token_file", help="API bearer token file")
     run.add_argument("--zookeeper", help="ZooKeeper hosts; membership then comes from it")
+    run.add_argument(
+        "--zookeeper-root", dest="zookeeper_root", help="znode root (default /vnetmesh)"
+    )
     run.add_argument("--data-dir", dest="data_dir", help="directory for state snapshots")
     run.add_argument("--underlay", help="underlay (tunnel) address of this host")
     run.add_argument("--profile", help="timer profile: lan, wan or local")

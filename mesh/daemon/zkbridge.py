@@ -41,10 +41,16 @@ def dict_to_meta(host_id: str, data: Mapping[str, Any]) -> MemberMeta | None:
 class ZkBridge:
     """Keeps node.set_external_members() in step with the ZooKeeper member set."""
 
-    def __init__(self, hosts: str, meta: MemberMeta, apply: Callable[[list[MemberMeta]], None]):
+    def __init__(
+        self,
+        hosts: str,
+        root: str,
+        meta: MemberMeta,
+        apply: Callable[[list[MemberMeta]], None],
+    ) -> None:
         from mesh.zk.async_membership import AsyncZkMembership
 
-        self._zk = AsyncZkMembership(hosts, meta.host_id, meta_to_dict(meta))
+        self._zk = AsyncZkMembership(hosts, meta.host_id, meta_to_dict(meta), root=root)
         self._apply = apply
         self._unsubscribe: Callable[[], None] | None = None
 
