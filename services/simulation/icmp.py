@@ -40,7 +40,8 @@ def error(
     None for non-IPv4, non-first fragments and ICMP errors (RFC 1812 4.3.2.7); the fields
     that decide this join the flow match.
     """
-    ctx.mask |= pk.ETHERTYPE | pk.IP_SRC | pk.PROTO | pk.FRAGMENT | pk.ETH_SRC
+    ctx.mask |= pk.ETHERTYPE | pk.IP_SRC | pk.IP_DST | pk.PROTO | pk.FRAGMENT | pk.ETH_SRC
+    ctx.mask |= pk.ETH_DST | pk.VLAN  # copied into the error
     if pkt.ethertype != ETH_IPV4 or pkt.ip_src is None or pkt.fragment == "later":
         return None
     if src_ip is None:

@@ -37,6 +37,7 @@ def process(ctx: Context, router: Router, in_port: Port, pkt: Packet) -> Out:
     if pkt.ethertype == ETH_ARP:
         _arp(ctx, rid, in_port, pkt)
         return []
+    ctx.mask |= pk.IP_DST
     if pkt.ethertype != ETH_IPV4 or pkt.ip_dst is None:
         ctx.drop(rid, "router", "not IPv4")
         return []
@@ -98,7 +99,7 @@ def _arp(ctx: Context, rid: str, in_port: Port, pkt: Packet) -> None:
     if addr is None or pkt.arp_tpa != addr:
         ctx.drop(rid, "router", "arp not for this router port")
         return
-    ctx.mask |= pk.ARP_SHA | pk.ARP_SPA
+    ctx.mask |= pk.ARP_SHA | pk.ARP_SPA | pk.ETH_SRC | pk.VLAN
     if pkt.arp_op == ARP_REQUEST:
         reply = arp.reply(pkt, in_port.mac, addr)
         ctx.generated.append(Emit(in_port.id, reply, "arp reply"))
@@ -114,7 +115,7 @@ def _arp(ctx: Context, rid: str, in_port: Port, pkt: Packet) -> None:
 
 def _local(ctx: Context, rid: str, in_port: Port, pkt: Packet) -> None:
     """Packets for the router's own addresses: answer pings, drop the rest."""
-    ctx.mask |= pk.PROTO | pk.ICMP_TYPE | pk.IP_SRC | pk.ETH_SRC
+    ctx.mask |= pk.PROTO | pk.ICMP_TYPE | pk.IP_SRC | pk.ETH_SRC | pk.VLAN
     if pkt.proto == pk.PROTO_ICMP and pkt.icmp_type == icmp.ECHO_REQUEST and pkt.ip_src is not None:
         ctx.generated.append(Emit(in_port.id, icmp.echo_reply(pkt, in_port.mac), "echo reply"))
         ctx.hop(rid, "router", "echo_reply")
