@@ -36,7 +36,8 @@ from mesh.transport.address import is_wildcard
 log = logging.getLogger("mesh.daemon")
 
 KV_TABLE = "kv"
-REJOIN_INTERVAL = 5.0
+REJOIN_FIRST = 0.5
+REJOIN_MAX = 10.0
 
 
 def _fields(**kw: Any) -> dict[str, Any]:
@@ -318,16 +319,20 @@ class Agent:
     async def _rejoin_loop(self, seeds: list[tuple[str, int]]) -> None:
         """While we know nobody else alive, contact the seeds again (they may start later)."""
         assert self.driver is not None
+        delay = REJOIN_FIRST
         while True:
-            await asyncio.sleep(REJOIN_INTERVAL)
+            await asyncio.sleep(delay)
             others = [
                 m
                 for m in self.node.members()
                 if m.meta.host_id != self.cfg.host_id and m.state.value in ("alive", "suspect")
             ]
-            if not others:
-                log.info("no live peers; contacting seeds again")
-                await self.driver.join(seeds)
+            if others:
+                delay = REJOIN_FIRST
+                continue
+            log.info("no live peers; contacting seeds again", extra=_fields(retry_in=delay))
+            await self.driver.join(seeds)
+            delay = min(delay * 2, REJOIN_MAX)
 
     async def _start_zookeeper(self, meta: MemberMeta) -> None:
         from mesh.daemon.zkbridge import ZkBridge
