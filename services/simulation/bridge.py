@@ -52,6 +52,7 @@ def process(ctx: Context, bridge: Bridge, in_port: Port, pkt: Packet) -> Out:
         if target is None:
             target = ctx.state.mac_port(bid, vlan, dst)
     if target is not None:
+        ctx.tags.add(("port", target))
         out = topo.ports.get(target)
         if out is None or out.device_id != bid:
             target = None  # stale learned entry: flood instead

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.simulation.chaincode import FirstMatch, compile_chain
 from services.simulation.conditions import CompiledRule, compile_rule
 from services.simulation.context import Context
 from services.simulation.packet import Packet
@@ -26,6 +27,7 @@ class CompiledChain:
 
     chain_id: str
     rules: tuple[CompiledRule, ...]
+    first_match: FirstMatch  # generated: index of the first matching rule from `start`
     prefix_masks: tuple[int, ...]  # prefix_masks[k] = mask of rules 0..k
     prefix_tags: tuple[frozenset[Tag], ...]  # likewise for tags
     all_mask: int
@@ -50,7 +52,10 @@ def compiled_chain(topo: Topology, chain_id: str) -> CompiledChain | None:
             tags.update(r.tags)
             masks.append(mask)
             tag_sets.append(frozenset(tags))
-        chain = CompiledChain(chain_id, rules, tuple(masks), tuple(tag_sets), mask, frozenset(tags))
+        first = compile_chain(topo.rules_by_chain.get(chain_id, ()), topo)
+        chain = CompiledChain(
+            chain_id, rules, first, tuple(masks), tuple(tag_sets), mask, frozenset(tags)
+        )
     topo.memo[key] = chain
     return chain
 
@@ -85,12 +90,11 @@ def _eval(
         ctx.tags.add(("chain", chain_id))
         return "drop", None, "missing chain"
     stack = (*stack, chain_id)
-    for k, rule in enumerate(chain.rules):
-        if not rule.test(pkt, in_port, out_port):
-            continue
+    rules = chain.rules
+    k = chain.first_match(pkt, in_port, out_port, 0)
+    while k >= 0:
+        rule = rules[k]
         action = rule.action
-        if action == "continue":
-            continue
         ctx.mask |= chain.prefix_masks[k]
         ctx.tags |= chain.prefix_tags[k]
         if action in _TERMINAL:
@@ -105,6 +109,7 @@ def _eval(
         verdict, sub_rule, reason = _eval(ctx, target, pkt, in_port, out_port, stack)
         if verdict is not None:
             return verdict, sub_rule, reason
+        k = chain.first_match(pkt, in_port, out_port, k + 1)
     ctx.mask |= chain.all_mask
     ctx.tags |= chain.all_tags
     return None, None, None

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from services.simulation.chaincode import compile_chain
 from services.simulation.conditions import compile_rule
 from services.simulation.packet import ETH_ARP, Packet
 from services.topology.builder import TopologyBuilder
@@ -110,15 +111,18 @@ def _rule(conditions: dict[str, Any], invert: list[str] | None = None) -> Rule:
 
 @pytest.mark.parametrize(("conditions", "pkt", "expected"), CASES)
 def test_condition(conditions: dict[str, Any], pkt: Packet, expected: bool) -> None:
-    rule = compile_rule(_rule(conditions), TOPO)
-    assert rule.test(pkt, IN, OUT) is expected
+    rule = _rule(conditions)
+    assert compile_rule(rule, TOPO).test(pkt, IN, OUT) is expected
+    # the generated chain code agrees with the reference closures
+    assert compile_chain((rule,), TOPO)(pkt, IN, OUT, 0) == (0 if expected else -1)
 
 
 @pytest.mark.parametrize(("conditions", "pkt", "expected"), [c for c in CASES if len(c[0]) == 1])
 def test_condition_inverted(conditions: dict[str, Any], pkt: Packet, expected: bool) -> None:
     (name,) = conditions
-    rule = compile_rule(_rule(conditions, [name]), TOPO)
-    assert rule.test(pkt, IN, OUT) is (not expected)
+    rule = _rule(conditions, [name])
+    assert compile_rule(rule, TOPO).test(pkt, IN, OUT) is (not expected)
+    assert compile_chain((rule,), TOPO)(pkt, IN, OUT, 0) == (-1 if expected else 0)
 
 
 def test_invert_applies_only_to_listed_conditions() -> None:
@@ -133,3 +137,24 @@ def test_compiled_rule_reports_fields_and_group_tags() -> None:
     assert ("ip_address_group", IPG) in rule.tags
     assert ("port_group", GROUP_IN) in rule.tags
     assert rule.mask != 0
+
+
+def test_generated_chain_skips_continue_and_honours_start() -> None:
+    rules = tuple(
+        Rule.from_dict(
+            {
+                "id": str(uuid.UUID(int=50 + k)),
+                "tenant_id": "t",
+                "chain_id": str(uuid.UUID(int=8)),
+                "position": k,
+                "action": action,
+                "proto": "tcp",
+            }
+        )
+        for k, action in enumerate(["continue", "accept", "drop"])
+    )
+    first = compile_chain(rules, TOPO)
+    assert first(PKT, IN, OUT, 0) == 1
+    assert first(PKT, IN, OUT, 2) == 2
+    assert first(PKT, IN, OUT, 3) == -1
+    assert first(ICMP, IN, OUT, 0) == -1
