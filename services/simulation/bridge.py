@@ -8,8 +8,6 @@ its VLAN and strips the tag on output; a trunk port (vlan None) keeps the frame'
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from services.simulation import arp
 from services.simulation import packet as pk
 from services.simulation.chain import run_chain
@@ -103,5 +101,5 @@ def _outbound(
         if not passes(ctx, verdict, in_port, pkt, bridge.id, "bridge", "bridge outbound"):
             continue
         want = None if port.vlan is not None or not vlan else vlan
-        out.append((port, pkt if pkt.vlan == want else replace(pkt, vlan=want)))
+        out.append((port, pkt if pkt.vlan == want else pkt._replace(vlan=want)))
     return out

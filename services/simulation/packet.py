@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.topology.addr import format_ip, format_mac, parse_ip, parse_mac
 from services.topology.errors import ValidationError
@@ -19,9 +18,12 @@ ARP_REPLY = 2
 FRAGMENTS = ("no", "first", "later")
 
 
-@dataclass(frozen=True, slots=True)
-class Packet:
-    """Headers of one frame. IPv4 and MACs are ints; `fragment` is no|first|later."""
+class Packet(NamedTuple):
+    """Headers of one frame. IPv4 and MACs are ints; `fragment` is no|first|later.
+
+    An immutable NamedTuple rather than a frozen dataclass: it is built and copied with
+    changes (`_replace`) several times per simulation, and tuples do that 5-10x faster.
+    """
 
     eth_src: int
     eth_dst: int
@@ -109,7 +111,7 @@ _DUMPERS: dict[str, Any] = {
 }
 
 #: Field order fixes the bit of each field in a wildcard mask (bit i = FIELD_NAMES[i]).
-FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Packet))
+FIELD_NAMES: tuple[str, ...] = Packet._fields
 BIT: dict[str, int] = {name: 1 << i for i, name in enumerate(FIELD_NAMES)}
 ETH_SRC = BIT["eth_src"]
 ETH_DST = BIT["eth_dst"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.simulation.packet import FIELD_NAMES, Packet
 
@@ -21,9 +21,8 @@ class Decision(enum.Enum):
     NEEDS_ARP = "needs_arp"  # next hop unresolved: send `generated` ARP request, retry later
 
 
-@dataclass(frozen=True, slots=True)
-class Hop:
-    """One step of the trace: a port, device or chain and what it did."""
+class Hop(NamedTuple):
+    """One step of the trace: a port, device or chain and what it did (a NamedTuple: hot)."""
 
     device: str
     kind: str  # bridge | router | port | chain

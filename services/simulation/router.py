@@ -8,8 +8,6 @@ unreachable); next-hop MAC resolution; TTL decrement and MAC rewrite; outbound c
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from services.simulation import arp, icmp
 from services.simulation import packet as pk
 from services.simulation.chain import run_chain
@@ -84,7 +82,7 @@ def process(ctx: Context, router: Router, in_port: Port, pkt: Packet) -> Out:
         return []
     ctx.mask |= pk.ETH_SRC  # rewritten below: keep every written field in the match
     ttl = pkt.ttl - 1 if pkt.ttl is not None else None
-    routed = replace(pkt, eth_src=out_port.mac, eth_dst=mac, ttl=ttl)
+    routed = pkt._replace(eth_src=out_port.mac, eth_dst=mac, ttl=ttl)
     ctx.hop(rid, "router", "route", entry.route_id, f"via {out_port.id}")
     verdict = run_chain(ctx, router.outbound_chain_id, routed, in_port.id, out_port.id)
     if not passes(ctx, verdict, in_port, pkt, rid, "router", "router outbound"):

@@ -204,24 +204,21 @@ def random_packet(rng: random.Random, w: World) -> tuple[str, Packet]:
 
 def vary_unmasked(rng: random.Random, pkt: Packet, mask: int) -> Packet:
     """A packet equal to `pkt` on the masked fields, random elsewhere."""
-    from dataclasses import fields as dc_fields
-    from dataclasses import replace
-
     from services.simulation.packet import FIELD_NAMES
 
     changes: dict[str, Any] = {}
-    for i, f in enumerate(dc_fields(Packet)):
-        assert f.name == FIELD_NAMES[i]
+    for i, name in enumerate(Packet._fields):
+        assert name == FIELD_NAMES[i]
         if mask >> i & 1:
             continue
-        if f.name == "fragment":
-            changes[f.name] = rng.choice(["no", "first", "later"])
-        elif f.name in ("eth_src", "eth_dst", "arp_sha", "arp_tha"):
-            changes[f.name] = rng.choice([0x02CC00000000 + rng.randint(0, 9), BROADCAST_MAC])
-        elif f.name == "ethertype":
-            changes[f.name] = rng.choice([0x0800, 0x0806, 0x86DD])
-        elif f.name == "vlan":
-            changes[f.name] = rng.choice([None, 10, 20])
+        if name == "fragment":
+            changes[name] = rng.choice(["no", "first", "later"])
+        elif name in ("eth_src", "eth_dst", "arp_sha", "arp_tha"):
+            changes[name] = rng.choice([0x02CC00000000 + rng.randint(0, 9), BROADCAST_MAC])
+        elif name == "ethertype":
+            changes[name] = rng.choice([0x0800, 0x0806, 0x86DD])
+        elif name == "vlan":
+            changes[name] = rng.choice([None, 10, 20])
         else:
-            changes[f.name] = rng.choice([None, 0, 1, 8, 22, rng.randint(0, 255)])
-    return replace(pkt, **changes)
+            changes[name] = rng.choice([None, 0, 1, 8, 22, rng.randint(0, 255)])
+    return pkt._replace(**changes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from services.simulation import Decision, DictStateView, MacLearned, simulate
@@ -114,5 +113,5 @@ def test_match_ignores_l3_for_l2_forwarding() -> None:
     t = b.build()
     pkt = Packet(eth_src=M1, eth_dst=M2, ip_src=1, ip_dst=2, proto=6, src_port=1, dst_port=2)
     r = simulate(t, DictStateView(), p1, pkt)
-    r2 = simulate(t, DictStateView(), p1, replace(pkt, ip_dst=99, dst_port=99))
+    r2 = simulate(t, DictStateView(), p1, pkt._replace(ip_dst=99, dst_port=99))
     assert r.match == r2.match

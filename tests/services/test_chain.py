@@ -121,7 +121,6 @@ def test_port_chains_see_their_direction() -> None:
     b.vm_port(br, "h2", mac="02:00:00:00:00:02", outbound_chain_id=cout)
     t = b.build()
     assert simulate(t, DictStateView(), src, PKT).decision is Decision.DROP
-    from dataclasses import replace
 
-    assert simulate(t, DictStateView(), src, replace(PKT, dst_port=23)).decision is Decision.DROP
-    assert simulate(t, DictStateView(), src, replace(PKT, dst_port=24)).decision is Decision.FORWARD
+    assert simulate(t, DictStateView(), src, PKT._replace(dst_port=23)).decision is Decision.DROP
+    assert simulate(t, DictStateView(), src, PKT._replace(dst_port=24)).decision is Decision.FORWARD

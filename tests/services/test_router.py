@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from services.simulation import Decision, DictStateView, simulate
 from services.simulation.packet import Packet
 from services.simulation.router import MAX_ARP_ATTEMPTS, flow_hash
@@ -76,7 +74,7 @@ def test_source_route_and_connected_route() -> None:
     state = DictStateView(arps=arps)
     res = simulate(t, state, ingress, _pkt(b, ingress))
     assert res.egress_ports == (ups[1],)  # 10.0.0.5 is in the source prefix
-    other = replace(_pkt(b, ingress), ip_src=parse_ip("10.0.0.100"))
+    other = _pkt(b, ingress)._replace(ip_src=parse_ip("10.0.0.100"))
     assert simulate(t, state, ingress, other).egress_ports == (ups[0],)
     # connected route: a host on an uplink subnet, resolved through ARP
     res = simulate(t, state, ingress, _pkt(b, ingress, dst="172.16.2.7"))
@@ -102,7 +100,7 @@ def test_arp_wait_is_bounded() -> None:
 
 def test_packet_not_for_router_mac_drops() -> None:
     b, _r, ingress, _ = _router_with_uplinks(1)
-    pkt = replace(_pkt(b, ingress), eth_dst=0x02DD00000000)
+    pkt = _pkt(b, ingress)._replace(eth_dst=0x02DD00000000)
     assert simulate(b.build(), DictStateView(), ingress, pkt).decision is Decision.DROP
 
 
@@ -118,7 +116,7 @@ def test_walk_is_bounded_to_twelve_devices() -> None:
         prev_out = b.port(rt, address=f"172.31.{i + 1}.1/30")
         b.route(rt, "8.0.0.0/8", next_hop_port=prev_out)
     t = b.build()
-    pkt = replace(_pkt(b, first_in), ttl=64)
+    pkt = _pkt(b, first_in)._replace(ttl=64)
     res = simulate(t, DictStateView(), first_in, pkt)
     assert res.decision is Decision.DROP
     assert res.reason == "walk exceeded 12 devices"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from services.simulation import Decision, DictStateView, MacLearned, emit, simulate
 from services.simulation import icmp as icmp_mod
 from services.simulation.packet import ARP_REPLY, PROTO_ICMP, Packet
@@ -155,7 +153,7 @@ def test_router_learns_arp_reply_and_answers_ping() -> None:
     assert echo.packet.icmp_type == 0 and echo.packet.ip_dst == ip("10.0.1.11")
     assert emit(t, EMPTY, echo.port_id, echo.packet).egress_ports == (s["a1"],)
     # the provider's far address answers too (local route on another port)
-    far = replace(ping, ip_dst=ip("10.0.1.1"))
+    far = ping._replace(ip_dst=ip("10.0.1.1"))
     assert simulate(t, EMPTY, s["a1"], far).decision is Decision.CONSUMED
 
 
@@ -186,6 +184,6 @@ def test_ttl_expiry_and_unreachable_destinations() -> None:
     err_pkt = r.generated[0].packet
     assert (err_pkt.icmp_type, err_pkt.icmp_code) == (3, icmp_mod.CODE_NET_UNREACH)
     # no ICMP error about an ICMP error
-    icmp_err = replace(tcp(t, s["a1"], gw, "10.0.1.11", "8.8.8.8"), proto=1, icmp_type=3)
+    icmp_err = tcp(t, s["a1"], gw, "10.0.1.11", "8.8.8.8")._replace(proto=1, icmp_type=3)
     r = simulate(t, EMPTY, s["a1"], icmp_err)
     assert r.decision is Decision.DROP and r.generated == ()
