@@ -210,6 +210,10 @@ class ZkMembership:
         except NoNodeError:
             self.client.ensure_path(self._dir)
             children = self.client.get_children(self._dir, watch=self._on_watch)
+        if self.host_id not in children and self._worker is not None:
+            # Our node was deleted while our session lives (by hand, or by a restarted twin
+            # that then stopped): put it back.
+            self._worker.submit(self._register, key="register")
         found: Members = {}
         for child in sorted(children):
             try:

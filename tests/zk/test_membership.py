@@ -164,3 +164,11 @@ def test_stop_while_partitioned_returns_and_node_expires(make_member, zk_single)
         eventually(lambda: "b" not in a.members(), "b's node gone with its session")
     finally:
         proxy.close()
+
+
+def test_deleted_own_node_is_restored(make_member, zk_root) -> None:
+    a, b = make_member("a"), make_member("b")
+    eventually(lambda: set(a.members()) == {"a", "b"}, "a sees b")
+    a.client.delete(f"{zk_root}/members/b")
+    eventually(lambda: b.counters["registrations"] == 2, "b put its node back")
+    eventually(lambda: set(a.members()) == {"a", "b"}, "a sees b again")
