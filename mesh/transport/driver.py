@@ -88,6 +88,7 @@ class NodeDriver:
         self._closing = False
         self._rlog = RateLimitedLog(log)
         self._epoch_offset = 0.0
+        self._sleep_until = 0.0  # when the tick loop will wake up by itself
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -175,7 +176,7 @@ class NodeDriver:
         return asyncio.get_running_loop().time() + self._epoch_offset
 
     def wake(self) -> None:
-        """Re-read next_deadline() soon (e.g. after a local table write)."""
+        """Re-read next_deadline() now (e.g. after a local table write)."""
         self._wake.set()
 
     def step(self, call: Callable[[float], Iterable[Any] | None]) -> None:
@@ -189,7 +190,16 @@ class NodeDriver:
         if outputs:
             self._dispatch(outputs)
         self._drain_events()
-        self._wake.set()
+        self.wake_if_due()
+
+    def wake_if_due(self) -> None:
+        """Wake the tick loop if the node now wants a tick before the loop means to wake."""
+        try:
+            due = float(self.node.next_deadline())
+        except Exception:
+            due = 0.0
+        if due < self._sleep_until:
+            self._wake.set()
 
     def _dispatch(self, outputs: Iterable[Any]) -> None:
         for out in outputs:
@@ -237,9 +247,12 @@ class NodeDriver:
             except Exception:
                 log.exception("next_deadline failed")
                 deadline = self.now() + self.settings.max_sleep
-            delay = min(max(deadline - self.now(), 0.001), self.settings.max_sleep)
+            now = self.now()
+            delay = min(max(deadline - now, 0.001), self.settings.max_sleep)
+            self._sleep_until = now + delay
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+            self._sleep_until = 0.0
 
     # -- UDP -------------------------------------------------------------------------------
 
@@ -274,7 +287,7 @@ class NodeDriver:
                 return
             finally:
                 self._drain_events()
-                self._wake.set()
+                self.wake_if_due()
             if len(response) > self.settings.max_stream_bytes:
                 self.counters.inc("stream_response_too_large")
                 return
