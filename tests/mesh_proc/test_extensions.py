@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
-from tests.mesh_proc.harness import Meshd, stop_all, wait_until
+from tests.mesh_proc.harness import REPO, Meshd, stop_all, wait_until
 
 GOOD = "tests.mesh_proc.sample_ext:CounterExtension"
 BROKEN = "tests.mesh_proc.sample_ext:BrokenExtension"
@@ -70,3 +71,28 @@ def test_required_failing_extension_exits_2(tmp_path: Path) -> None:
     assert code == 2
     last = node.log_path.read_text().strip().splitlines()[-1]
     assert last.startswith("meshd: error: required extension broken failed in setup")
+
+
+def fake_distribution(root: Path, entry: str) -> Path:
+    """A minimal installed distribution (a .dist-info on PYTHONPATH) declaring ``entry`` in
+    the vnetmesh.extensions group, found by importlib.metadata like a pip-installed one."""
+    info = root / "vnetmesh_testext-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vnetmesh-testext\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[vnetmesh.extensions]\n{entry}\n")
+    return root
+
+
+def test_entry_point_discovery_and_disable(tmp_path: Path) -> None:
+    site = fake_distribution(tmp_path / "site", f"hits = {GOOD}")
+    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{site}"}
+    found = Meshd("ep1", tmp_path, env=env)
+    disabled = Meshd("ep2", tmp_path, env=env, extra_config='[extensions]\ndisable = ["hits"]\n')
+    try:
+        found.start().wait_ready()
+        disabled.start().wait_ready()
+        assert found.request("GET", "/v1/hits").json() == {"value": 0}
+        assert "extensions=hits" in found.log_path.read_text()
+        assert disabled.request("GET", "/v1/hits").status == 404
+    finally:
+        stop_all([found, disabled])
