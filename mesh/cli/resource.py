@@ -1,0 +1,153 @@
+"""Generic REST resources (`/v1/<kind>`): a client and the five commands list, show,
+create, update, delete, generated from a ResourceSpec so that a new kind (bridges, routers,
+ports, routes, chains, rules, ...) is one declaration in commands/resources.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mesh.cli.errors import ApiError, UsageError
+from mesh.cli.http import ApiClient, quote
+from mesh.cli.output import Column
+from mesh.cli.parser import Context, SubCommands
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSpec:
+    """A kind of resource served at /v1/<kind>, and how to show it."""
+
+    kind: str  # URL segment and command name, plural: "bridges"
+    columns: tuple[Column, ...] = (("ID", "id"), ("NAME", "name"))
+    help: str = ""
+    aliases: tuple[str, ...] = ()  # e.g. ("bridge", "br")
+    update_method: str = "PATCH"  # partial update; "PUT" for replace-style APIs
+    prefix: str = "/v1"
+
+
+class ResourceClient:
+    """list/show/create/update/delete over `<prefix>/<kind>`."""
+
+    def __init__(self, api: ApiClient, spec: ResourceSpec) -> None:
+        self.api = api
+        self.spec = spec
+        self.base = f"{spec.prefix}/{quote(spec.kind)}"
+
+    def _one(self, rid: str) -> str:
+        if not rid:
+            raise UsageError(f"empty {self.spec.kind} id")
+        return f"{self.base}/{quote(rid)}"
+
+    def list(self) -> list[dict[str, Any]]:
+        resp = self.api.get(self.base)
+        body = resp.json()
+        if isinstance(body, dict) and isinstance(body.get("items"), list):
+            body = body["items"]
+        elif isinstance(body, dict) and all(isinstance(v, dict) for v in body.values()):
+            body = [{"id": k, **v} for k, v in body.items()]  # an id -> object map
+        if not isinstance(body, list) or not all(isinstance(x, dict) for x in body):
+            raise ApiError(resp.status, f"unexpected {self.base} answer: not a list of objects")
+        return body
+
+    def show(self, rid: str) -> Any:
+        return self.api.get(self._one(rid)).json()
+
+    def create(self, body: dict[str, Any]) -> Any:
+        return self.api.post(self.base, body).json()
+
+    def update(self, rid: str, body: dict[str, Any]) -> Any:
+        return self.api.request(self.spec.update_method, self._one(rid), body).json()
+
+    def delete(self, rid: str) -> None:
+        self.api.delete(self._one(rid))
+
+
+def parse_fields(body: str | None, sets: Sequence[str] | None, read_stdin: Any) -> dict[str, Any]:
+    """A JSON object argument ('-' = stdin) merged with `--set a.b=value` assignments
+    (value read as JSON if it parses, else as a string)."""
+    obj: dict[str, Any] = {}
+    if body is not None:
+        text = read_stdin() if body == "-" else body
+        try:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
+            raise UsageError("the object argument is not valid JSON") from None
+        if not isinstance(parsed, dict):
+            raise UsageError("the object argument must be a JSON object")
+        obj = parsed
+    for assignment in sets or ():
+        path, eq, raw = assignment.partition("=")
+        keys = path.split(".")
+        if not eq or not all(keys):
+            raise UsageError(f"bad --set {assignment!r}: expected FIELD=VALUE (FIELD may be a.b)")
+        try:
+            value: Any = json.loads(raw)
+        except (ValueError, RecursionError):
+            value = raw
+        node = obj
+        for k in keys[:-1]:
+            child = node.setdefault(k, {})
+            if not isinstance(child, dict):
+                raise UsageError(f"bad --set {assignment!r}: {k} is not an object")
+            node = child
+        node[keys[-1]] = value
+    return obj
+
+
+def register_resource(sub: SubCommands, spec: ResourceSpec) -> None:
+    """Add `meshctl <kind> list|show|create|update|delete`."""
+    group = sub.group(spec.kind, spec.help or f"manage {spec.kind}", aliases=spec.aliases)
+
+    def client(ctx: Context) -> ResourceClient:
+        return ResourceClient(ctx.api, spec)
+
+    def do_list(ctx: Context, args: argparse.Namespace) -> int:
+        ctx.out.rows(client(ctx).list(), spec.columns)
+        return 0
+
+    def do_show(ctx: Context, args: argparse.Namespace) -> int:
+        _print(ctx, client(ctx).show(args.id))
+        return 0
+
+    def do_create(ctx: Context, args: argparse.Namespace) -> int:
+        _print(ctx, client(ctx).create(parse_fields(args.object, args.set, ctx.read_stdin)))
+        return 0
+
+    def do_update(ctx: Context, args: argparse.Namespace) -> int:
+        fields = parse_fields(args.object, args.set, ctx.read_stdin)
+        if not fields:
+            raise UsageError("nothing to update: give a JSON object or --set FIELD=VALUE")
+        _print(ctx, client(ctx).update(args.id, fields))
+        return 0
+
+    def do_delete(ctx: Context, args: argparse.Namespace) -> int:
+        try:
+            client(ctx).delete(args.id)
+        except ApiError as e:
+            if not (args.force and e.status == 404):
+                raise
+        return 0
+
+    group.add("list", f"list {spec.kind}", do_list, aliases=["ls"])
+    p = group.add("show", f"show one of the {spec.kind}", do_show, aliases=["get"])
+    p.add_argument("id")
+    p = group.add("create", f"create one of the {spec.kind}", do_create)
+    p.add_argument("object", nargs="?", help="a JSON object ('-' reads standard input)")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="set one field")
+    p = group.add("update", f"change one of the {spec.kind}", do_update)
+    p.add_argument("id")
+    p.add_argument("object", nargs="?", help="a JSON object ('-' reads standard input)")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="set one field")
+    p = group.add("delete", f"delete one of the {spec.kind}", do_delete, aliases=["del", "rm"])
+    p.add_argument("id")
+    p.add_argument("-f", "--force", action="store_true", help="no error if it does not exist")
+
+
+def _print(ctx: Context, body: Any) -> None:
+    if isinstance(body, dict):
+        ctx.out.record(body)
+    elif body is not None:
+        ctx.out.data(body)
