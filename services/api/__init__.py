@@ -1,0 +1,1 @@
+"""The topology HTTP API (CRUD under /v1/<kind>, link/unlink, trace, OpenAPI document)."""

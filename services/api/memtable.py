@@ -1,0 +1,33 @@
+"""A replicated-table stand-in for use without a mesh node (tests, offline tools).
+
+Same surface as mesh.table.Table for what the store uses: state, replica_id, mutate,
+subscribe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+
+class MemoryTable:
+    """A local CRDT state with mutate() and change subscriptions."""
+
+    def __init__(self, factory: Callable[[], Any], replica_id: str = "local") -> None:
+        self.state: Any = factory()
+        self.replica_id = replica_id
+        self._subs: list[Callable[[frozenset[Hashable]], None]] = []
+
+    def mutate(self, fn: Callable[[Any], Any]) -> Any:
+        """Apply the delta fn(state) returns, notify subscribers, return the delta."""
+        delta = fn(self.state)
+        keys = frozenset(self.state.affected_keys(delta))
+        self.state.apply(delta)
+        for cb in list(self._subs):
+            cb(keys)
+        return delta
+
+    def subscribe(self, cb: Callable[[frozenset[Hashable]], None]) -> Callable[[], None]:
+        """Call cb(changed keys) after every change; returns an unsubscribe function."""
+        self._subs.append(cb)
+        return lambda: self._subs.remove(cb)
