@@ -27,7 +27,7 @@ from mesh.daemon.persist import (
     read_snapshot,
     write_snapshot,
 )
-from mesh.events import MemberChanged
+from mesh.events import MemberChanged, TableChanged
 from mesh.extension import Extension, ExtensionContext
 from mesh.member import MemberMeta
 from mesh.transport import NodeDriver, TransportSettings, format_address
@@ -68,6 +68,8 @@ class Agent:
     _zk: Any = None
     _snapshot: Snapshot | None = None
     _started: bool = False
+    _dirty: bool = True  # a table or our incarnation changed since the last snapshot
+    _writing: asyncio.Future[None] | None = None  # snapshot write running in a thread
 
     # -- start -----------------------------------------------------------------------------
 
@@ -202,15 +204,19 @@ class Agent:
                 continue
             log.info("table restored", extra=_fields(table=name, bytes=len(blob)))
 
-    def write_snapshot(self) -> None:
-        """Persist every table and our incarnation (no-op without a data dir)."""
+    def _take_snapshot(self) -> Snapshot:
+        """Encode every table and our incarnation (on the loop: the node is not thread-safe)."""
         from crdt import encode
 
+        self._dirty = False
+        tables = {name: encode(t.state) for name, t in self.tables.items()}
+        return Snapshot(self.cfg.host_id, self._own_incarnation(), tables)
+
+    def write_snapshot(self) -> None:
+        """Persist every table and our incarnation now (no-op without a data dir)."""
         if self.cfg.data_dir is None or self.node is None:
             return
-        tables = {name: encode(t.state) for name, t in self.tables.items()}
-        snap = Snapshot(self.cfg.host_id, self._own_incarnation(), tables)
-        write_snapshot(self.cfg.data_dir, snap)
+        write_snapshot(self.cfg.data_dir, self._take_snapshot())
 
     def _own_incarnation(self) -> int:
         for m in self.node.members():
@@ -309,11 +315,22 @@ class Agent:
         self._tasks.append(asyncio.get_running_loop().create_task(coro))
 
     async def _snapshot_loop(self) -> None:
+        """Every snapshot_interval, if anything changed: encode on the loop, write (and
+        fsync) in a thread so the loop keeps serving."""
+        assert self.cfg.data_dir is not None
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.cfg.snapshot_interval)
+            if not self._dirty:
+                continue
             try:
-                self.write_snapshot()
+                snap = self._take_snapshot()
+                self._writing = loop.run_in_executor(None, write_snapshot, self.cfg.data_dir, snap)
+                await asyncio.shield(self._writing)
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
+                self._dirty = True
                 log.error("snapshot failed", extra=_fields(error=repr(exc)))
 
     async def _rejoin_loop(self, seeds: list[tuple[str, int]]) -> None:
@@ -349,8 +366,12 @@ class Agent:
         self.driver.step(lambda _now: self.node.set_external_members(metas))
 
     def _on_event(self, event: Any) -> None:
-        if isinstance(event, MemberChanged):
+        if isinstance(event, TableChanged):
+            self._dirty = True
+        elif isinstance(event, MemberChanged):
             m = event.member
+            if m.meta.host_id == self.cfg.host_id:
+                self._dirty = True
             log.info(
                 "member changed",
                 extra=_fields(
@@ -383,6 +404,9 @@ class Agent:
         if self._zk is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._zk.stop(), 5.0)
+        if self._writing is not None:
+            with contextlib.suppress(Exception):
+                await self._writing  # never let an older snapshot land after the final one
         if self._started and self.driver is not None:
             await self.driver.leave(self.cfg.leave_timeout)
             try:
