@@ -65,3 +65,26 @@ def test_parse_fields() -> None:
     for bad in (["=1"], ["a..b=1"], ["a=1", "a.b=2"]):
         with pytest.raises(UsageError):
             parse_fields(None, bad, str)
+
+
+def test_extension_entry_point_adds_a_kind(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Packages outside mesh/ (services) add commands through the vnetmesh.meshctl group."""
+    from mesh.cli import main as cli_main
+    from mesh.cli.resource import register_resource
+
+    class EP:
+        def __init__(self, name: str, fn: object) -> None:
+            self.name, self._fn = name, fn
+
+        def load(self) -> object:
+            return self._fn
+
+    def broken(_sub: object) -> None:
+        raise RuntimeError("boom")
+
+    gadgets = ResourceSpec("gadgets")
+    eps = [EP("gadgets", lambda sub: register_resource(sub, gadgets)), EP("broken", broken)]
+    monkeypatch.setattr(cli_main, "entry_points", lambda group: eps)
+    r = run("gadgets", "show", "g1")
+    assert r.code == 1 and "(HTTP 404)" in r.err  # the fake server has no /v1/gadgets
+    assert api.state.requests[-1][:2] == ("GET", "/v1/gadgets/g1")
