@@ -20,7 +20,8 @@ from services.simulation.result import (
 from services.simulation.state import StateView
 from services.topology.snapshot import Topology
 
-MAX_DEVICES = 12  # MidoNet's bound on the device walk
+MAX_DEVICES = 12  # MidoNet's bound on the devices along one path of the walk
+MAX_VISITS = 256  # bound on device visits over all flood branches of one simulation
 
 _PRIORITY = {
     Decision.FORWARD: 4,

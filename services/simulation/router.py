@@ -15,7 +15,6 @@ from services.simulation.context import Context
 from services.simulation.packet import ARP_REPLY, ARP_REQUEST, ETH_ARP, ETH_IPV4, Packet
 from services.simulation.result import ArpLearned, ArpWait, Decision, Emit
 from services.simulation.verdicts import passes, reject
-from services.topology.addr import BROADCAST_MAC
 from services.topology.devices import Router
 from services.topology.lpm import RouteEntry
 from services.topology.port import Port
@@ -40,7 +39,7 @@ def process(ctx: Context, router: Router, in_port: Port, pkt: Packet) -> Out:
         ctx.drop(rid, "router", "not IPv4")
         return []
     ctx.mask |= pk.ETH_DST
-    if pkt.eth_dst != in_port.mac and pkt.eth_dst != BROADCAST_MAC:
+    if pkt.eth_dst != in_port.mac:  # never route L2 broadcast or multicast frames
         ctx.drop(rid, "router", "not addressed to the router port")
         return []
     verdict = run_chain(ctx, router.inbound_chain_id, pkt, in_port.id, None)

@@ -1,4 +1,5 @@
-"""The walk: port -> device -> port ..., bounded to MAX_DEVICES devices.
+"""The walk: port -> device -> port ..., at most MAX_DEVICES devices along any path
+(and MAX_VISITS device visits over all the branches a flood forks).
 
 Chain order (fixed): ingress port inbound -> device inbound -> device logic -> device
 outbound -> egress port outbound -> (interior link) peer port inbound -> next device ...
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from services.simulation import bridge, router
 from services.simulation.chain import run_chain
-from services.simulation.context import MAX_DEVICES, Context
+from services.simulation.context import MAX_DEVICES, MAX_VISITS, Context
 from services.simulation.packet import Packet
 from services.simulation.result import Decision, Egress, SimulationResult
 from services.simulation.state import StateView
@@ -28,7 +29,7 @@ def simulate(
     if port is None:
         ctx.drop(ingress_port_id, "port", "unknown ingress port")
     else:
-        _enter(ctx, port, packet)
+        _enter(ctx, port, packet, 0)
     return ctx.result(packet)
 
 
@@ -40,12 +41,12 @@ def emit(topology: Topology, state: StateView, port_id: str, packet: Packet) -> 
     if port is None:
         ctx.drop(port_id, "port", "unknown port")
     else:
-        _leave(ctx, port, packet, port)
+        _leave(ctx, port, packet, port, 0)
     return ctx.result(packet)
 
 
-def _enter(ctx: Context, port: Port, pkt: Packet) -> None:
-    """The packet enters a device through `port`."""
+def _enter(ctx: Context, port: Port, pkt: Packet, depth: int) -> None:
+    """The packet enters a device through `port`; `depth` devices are behind it."""
     pid = port.id
     ctx.tags.add(("port", pid))
     if not port.admin_state_up:
@@ -55,9 +56,13 @@ def _enter(ctx: Context, port: Port, pkt: Packet) -> None:
     verdict = run_chain(ctx, port.inbound_chain_id, pkt, pid, None)
     if not passes(ctx, verdict, port, pkt, pid, "port", "port inbound"):
         return
+    depth += 1
     ctx.devices += 1
-    if ctx.devices > MAX_DEVICES:
+    if depth > MAX_DEVICES:
         ctx.drop(port.device_id, "port", f"walk exceeded {MAX_DEVICES} devices")
+        return
+    if ctx.devices > MAX_VISITS:
+        ctx.drop(port.device_id, "port", f"walk exceeded {MAX_VISITS} device visits")
         return
     topo = ctx.topo
     device = topo.bridges.get(port.device_id)
@@ -70,10 +75,10 @@ def _enter(ctx: Context, port: Port, pkt: Packet) -> None:
             return
         outs = router.process(ctx, rdevice, port, pkt)
     for out_port, out_pkt in outs:
-        _leave(ctx, out_port, out_pkt, port)
+        _leave(ctx, out_port, out_pkt, port, depth)
 
 
-def _leave(ctx: Context, port: Port, pkt: Packet, in_port: Port) -> None:
+def _leave(ctx: Context, port: Port, pkt: Packet, in_port: Port, depth: int) -> None:
     """The packet leaves a device through `port` (`in_port` is where it entered that device)."""
     pid = port.id
     ctx.tags.add(("port", pid))
@@ -90,7 +95,7 @@ def _leave(ctx: Context, port: Port, pkt: Packet, in_port: Port) -> None:
         if peer is None:
             ctx.drop(pid, "port", "peer port missing")
             return
-        _enter(ctx, peer, pkt)
+        _enter(ctx, peer, pkt, depth)
         return
     binding = port.binding
     if binding is None:

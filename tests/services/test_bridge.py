@@ -115,3 +115,31 @@ def test_match_ignores_l3_for_l2_forwarding() -> None:
     r = simulate(t, DictStateView(), p1, pkt)
     r2 = simulate(t, DictStateView(), p1, pkt._replace(ip_dst=99, dst_port=99))
     assert r.match == r2.match
+
+
+def test_wide_flood_is_not_cut_by_the_hop_bound() -> None:
+    b = TopologyBuilder("wide")
+    br = b.bridge("t")
+    src = b.vm_port(br, "h1", mac="02:00:00:00:00:01")
+    far = []
+    for i in range(14):  # 14 routers on one bridge, each with a VM bridge behind it
+        r = b.router("t")
+        b.attach(r, br, f"10.0.{i}.1/24")
+        far.append(b.vm_port(br, f"h{i}"))
+    r = simulate(b.build(), DictStateView(), src, Packet(eth_src=M1, eth_dst=0xFFFFFFFFFFFF))
+    assert set(r.egress_ports) == set(far)
+    assert "exceeded" not in str(r.hops)
+
+
+def test_bridge_loop_floods_are_bounded() -> None:
+    b = TopologyBuilder("loop")
+    bridges = [b.bridge("t") for _ in range(4)]
+    for i, x in enumerate(bridges):
+        for y in bridges[i + 1 :]:
+            b.link(b.port(x), b.port(y))
+    src = b.vm_port(bridges[0], "h1", mac="02:00:00:00:00:01")
+    r = simulate(b.build(), DictStateView(), src, Packet(eth_src=M1, eth_dst=0xFFFFFFFFFFFF))
+    # an L2 loop: copies come back to the sender until the bounds cut every branch
+    assert set(r.egress_ports) == {src}
+    assert any("exceeded" in (h.reason or "") for h in r.hops)
+    assert sum(1 for h in r.hops if h.kind == "bridge") <= 256

@@ -121,3 +121,11 @@ def test_walk_is_bounded_to_twelve_devices() -> None:
     assert res.decision is Decision.DROP
     assert res.reason == "walk exceeded 12 devices"
     assert sum(1 for h in res.hops if h.kind == "router") == 12
+
+
+def test_broadcast_frames_are_not_routed() -> None:
+    b, r, ingress, ups = _router_with_uplinks(1)
+    b.route(r, "0.0.0.0/0", next_hop_port=ups[0], next_hop_gw="172.16.1.254")
+    pkt = _pkt(b, ingress, dst="255.255.255.255")._replace(eth_dst=0xFFFFFFFFFFFF)
+    res = simulate(b.build(), DictStateView(arps={r: {parse_ip("172.16.1.254"): 1}}), ingress, pkt)
+    assert res.decision is Decision.DROP and res.egress == ()
