@@ -8,6 +8,7 @@ Run `python -m tests.zk.zkserver [N]` to start N servers by hand and print the h
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,20 @@ ZK_JAR = Path("/usr/share/java/zookeeper.jar")
 LOG_JAR = Path("/usr/share/java/slf4j-simple.jar")
 MAIN_CLASS = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
 SETUP_HINT = "install it with `scripts/setup-system.sh zookeeper` (or `make system`)"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the parent dies (Linux prctl
+    PR_SET_PDEATHSIG), so a killed test run never leaves ZooKeeper servers behind."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+
+
+_PRCTL: Callable[..., int] | None
+try:
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _PRCTL = None
 
 
 class ZkUnavailable(RuntimeError):
@@ -126,7 +141,8 @@ class ZkCluster:
             d = self.base_dir / f"zk{sid}"
             (d / "data").mkdir(parents=True, exist_ok=True)
             (d / "data" / "myid").write_text(f"{sid}\n")
-            self.servers.append(ZkServer(sid, *ports[3 * i : 3 * i + 3], directory=d))
+            cport, qport, eport = ports[3 * i : 3 * i + 3]
+            self.servers.append(ZkServer(sid, cport, qport, eport, directory=d))
         for s in self.servers:
             (s.directory / "zoo.cfg").write_text(self._config(s))
 
@@ -181,6 +197,8 @@ class ZkCluster:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # Tied to the thread that starts it: start clusters from a long-lived thread.
+                preexec_fn=_die_with_parent,
             )
         finally:
             log.close()
@@ -248,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Start N servers (default 1), print the hosts string, run until interrupted."""
     args = list(sys.argv[1:] if argv is None else argv)
     size = int(args[0]) if args else 1
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on TERM too
     with ZkCluster(size=size) as cluster:
         print(cluster.hosts, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
