@@ -187,3 +187,31 @@ def test_unreachable_server_is_a_clear_error() -> None:
     m = LeaseManager("127.0.0.1:1", connect_timeout=1.0)
     with pytest.raises(ZkError, match="did not start"):
         m.acquire("x", ttl=1)
+
+
+async def test_async_lease_manager(zk_single: ZkCluster, zk_root: str) -> None:
+    import asyncio
+
+    from mesh.zk import AsyncLeaseManager
+
+    loop = asyncio.get_running_loop()
+    m1 = AsyncLeaseManager(zk_single.hosts, root=f"{zk_root}/leases", holder="h1")
+    m2 = AsyncLeaseManager(zk_single.hosts, root=f"{zk_root}/leases", holder="h2")
+    lost_on_loop = asyncio.Event()
+
+    def on_lost(_lease: Lease) -> None:
+        assert asyncio.get_running_loop() is loop
+        lost_on_loop.set()
+
+    try:
+        l1 = await m1.acquire("duty", ttl=1.0, on_lost=on_lost)
+        assert l1 is not None and await m2.acquire("duty", ttl=1.0) is None
+        assert await m1.renew(l1)
+        l2 = await m2.acquire_wait("duty", ttl=30, timeout=20)  # after l1's TTL runs out
+        assert l2 is not None and l2.fencing_token > l1.fencing_token
+        await asyncio.wait_for(lost_on_loop.wait(), 20)
+        await m2.release(l2)
+        assert m2.held() == {}
+    finally:
+        await m1.close()
+        await m2.close()
