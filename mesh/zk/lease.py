@@ -266,7 +266,12 @@ class LeaseManager:
 
     def server_time_ms(self) -> int:
         """ZooKeeper's current clock (ms since the epoch), read by touching the clock node."""
-        stat: ZnodeStat = self.client.set(clock_path(self.root), b"")
+        path = clock_path(self.root)
+        try:
+            stat: ZnodeStat = self.client.set(path, b"")
+        except NoNodeError:  # deleted by hand: put it back
+            self.client.ensure_path(path)
+            stat = self.client.set(path, b"")
         return int(stat.mtime)
 
     # -- internals ----------------------------------------------------------------------

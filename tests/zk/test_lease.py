@@ -215,3 +215,10 @@ async def test_async_lease_manager(zk_single: ZkCluster, zk_root: str) -> None:
     finally:
         await m1.close()
         await m2.close()
+
+
+def test_takeover_works_without_the_clock_node(make_manager) -> None:
+    m1, m2 = make_manager("h1"), make_manager("h2")
+    assert m1.acquire("duty", ttl=0.5) is not None
+    m2.client.delete(f"{m2.root}/.clock")
+    assert m2.acquire_wait("duty", ttl=30, timeout=20) is not None
