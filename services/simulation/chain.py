@@ -96,7 +96,7 @@ def _eval(
         rule = rules[k]
         action = rule.action
         ctx.mask |= chain.prefix_masks[k]
-        ctx.tags |= chain.prefix_tags[k]
+        ctx.tag_sets.append(chain.prefix_tags[k])
         if action in _TERMINAL:
             return action, rule.rule_id, None
         if action == "return":
@@ -111,5 +111,5 @@ def _eval(
             return verdict, sub_rule, reason
         k = chain.first_match(pkt, in_port, out_port, k + 1)
     ctx.mask |= chain.all_mask
-    ctx.tags |= chain.all_tags
+    ctx.tag_sets.append(chain.all_tags)
     return None, None, None

@@ -48,6 +48,7 @@ class Context:
         "outcome",
         "reason",
         "state",
+        "tag_sets",
         "tags",
         "topo",
     )
@@ -58,6 +59,7 @@ class Context:
         self.in_port = in_port
         self.mask = 0
         self.tags: set[Tag] = set()
+        self.tag_sets: list[frozenset[Tag]] = []  # chains' precomputed tag sets, merged once
         self.hops: list[Hop] = []
         self.egress: list[Egress] = []
         self.generated: list[Emit] = []
@@ -102,7 +104,7 @@ class Context:
             generated=tuple(self.generated),
             learned=tuple(self.learned),
             match=FlowMatch(self.in_port, mask, values),
-            tags=frozenset(self.tags),
+            tags=frozenset(self.tags).union(*self.tag_sets),
             hops=tuple(self.hops),
             arp_wait=self.arp_wait,
             packet=packet,
