@@ -86,7 +86,9 @@ class Agent:
         loaded = self._load_extensions()
 
         frame = max(mcfg.max_incoming_stream_bytes, mcfg.max_stream_bytes + (64 << 10))
-        self.driver = driver = NodeDriver(cfg.gossip, TransportSettings(max_stream_bytes=frame))
+        self.driver = driver = NodeDriver(
+            cfg.gossip, TransportSettings(max_stream_bytes=frame, mtu=mcfg.mtu)
+        )
         gossip = await driver.bind()
         api_sock = _bind_tcp(cfg.api)
         try:

@@ -38,6 +38,8 @@ class TransportSettings:
     connect_timeout: float = 3.0
     # Inbound TCP exchanges served at once; further connections are closed and counted.
     max_inbound_streams: int = 32
+    # Largest UDP payload sent; the core keeps to it (config.mtu), the shell enforces it.
+    mtu: int = 1400
     # Upper bound on one sleep of the tick loop (a safety net if next_deadline() is far away).
     max_sleep: float = 1.0
 
@@ -213,6 +215,16 @@ class NodeDriver:
 
     def _send_datagram(self, dst: Address, payload: bytes) -> None:
         if self._udp is None or self._closing:
+            return
+        if len(payload) > self.settings.mtu:
+            self.counters.inc("datagram_over_mtu")
+            self._rlog.log(
+                logging.WARNING,
+                "mtu",
+                "dropped a %d-byte datagram (mtu %d)",
+                len(payload),
+                self.settings.mtu,
+            )
             return
         try:
             self._udp.sendto(payload, (dst[0], dst[1]))
