@@ -27,6 +27,11 @@ log = logging.getLogger("mesh.daemon")
 
 SUBCOMMANDS = ("run",)
 
+COMMANDS_GROUP = "vnetmesh.commands"
+"""Entry points of this group name ``hook(subparsers, run_parser)``: it may add subcommands
+(``parser.set_defaults(handler=fn)``, ``fn(args) -> exit code``) and flags of ``run`` whose
+dest is ``ext.NAME.KEY`` (the value lands in the ``[extensions.NAME]`` config section)."""
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports errors as one line (``meshd: error: ...``) with exit code 2."""
@@ -64,24 +69,53 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="load an extension from MODULE:ATTR (repeatable; besides entry points)",
     )
+    import importlib.metadata
+
+    for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP):
+        try:
+            ep.load()(subs, run)
+        except Exception as exc:  # a broken plugin must not break meshd itself
+            print(f"meshd: warning: command plugin {ep.name}: {exc!r}", file=sys.stderr)
     return parser
 
 
-def _normalize(argv: list[str]) -> list[str]:
+def _plugin_commands(parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    """Names of every subcommand, plugins' included."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return tuple(action.choices)
+    return SUBCOMMANDS
+
+
+def _fold_ext_flags(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Move ``ext.NAME.KEY`` flag values into the file data's ``[extensions.NAME]`` section."""
+    for key in [k for k in overrides if k.startswith("ext.")]:
+        value = overrides.pop(key)
+        if value is not None:
+            _, name, field = key.split(".", 2)
+            section = dict(data.get("extensions", {}))
+            section[name] = {**section.get(name, {}), field: value}
+            data = {**data, "extensions": section}
+    return data
+
+
+def _normalize(argv: list[str], names: Sequence[str] = SUBCOMMANDS) -> list[str]:
     """Insert the default ``run`` subcommand unless one (or top-level help) is given."""
-    if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
+    if argv and (argv[0] in names or argv[0] in ("-h", "--help")):
         return argv
     return ["run", *argv]
 
 
 def parse_config(argv: Sequence[str]) -> tuple[str, DaemonConfig]:
     """Parse flags and the config file (exits 2 with one line on any error)."""
-    args = build_parser().parse_args(_normalize(list(argv)))
+    parser = build_parser()
+    args = parser.parse_args(_normalize(list(argv), _plugin_commands(parser)))
     overrides: dict[str, Any] = {
-        k: v for k, v in vars(args).items() if k not in ("command", "config")
+        k: v for k, v in vars(args).items() if k not in ("command", "config", "handler")
     }
     try:
         data = load_file(args.config) if args.config is not None else {}
+        data = _fold_ext_flags(data, overrides)
         return args.command, build_config(data, overrides)
     except ConfigError as exc:
         _die(str(exc))
@@ -126,7 +160,13 @@ async def run_agent(cfg: DaemonConfig) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point."""
-    command, cfg = parse_config(sys.argv[1:] if argv is None else argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    plugin_args = parser.parse_args(_normalize(args_list, _plugin_commands(parser)))
+    handler = getattr(plugin_args, "handler", None)
+    if handler is not None:  # a subcommand contributed through COMMANDS_GROUP
+        return int(handler(plugin_args))
+    command, cfg = parse_config(args_list)
     setup_logging(cfg.log_level, cfg.log_format)
     if command != "run":  # pragma: no cover - only "run" exists so far
         _die(f"unknown command {command!r}")
