@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.api import openapi
 from services.api.memtable import MemoryTable
 from services.api.routes import add_routes
-from services.api.stateview import TableStateView, new_state_table
+from services.api.stateview import TableStateView, new_state_table, state_from_values
 from services.api.store import TopologyStore
 from services.topology import tables as T
 from services.topology.model import KINDS
@@ -263,3 +263,38 @@ async def test_openapi_matches_the_routes(client: TestClient[Any, Any]) -> None:
     for kind, model in KINDS.items():
         schema = doc["components"]["schemas"][kind]
         assert set(model.field_names()) <= set(schema["properties"])
+
+
+async def test_trace_reads_the_replicated_mac_table() -> None:
+    from crdt import decode, encode
+
+    tables = {kind: MemoryTable(T.new_table, "api") for kind in KINDS}
+    store = TopologyStore(tables)
+    macs, arps = MemoryTable(new_state_table), MemoryTable(new_state_table)
+    state = TableStateView(macs, arps)
+    app = web.Application()
+    add_routes(app, store, state.view)
+    async with TestClient(TestServer(app)) as c:
+        net = await _tenant_net(c)
+        br, vm1, vm2 = net["br"]["id"], net["vm1"], net["vm2"]
+        roaming = 0x02AB00000001
+        macs.mutate(
+            lambda s: s.update(
+                "h2",
+                (br, 0, roaming),
+                lambda r: r.assign("h2", {"port_id": vm2["id"], "host_id": "h2"}),
+            )
+        )
+        macs.mutate(lambda s: s.update("h2", "junk", lambda r: r.assign("h2", 5)))  # ignored
+        # the state survives the codec with its tuple keys
+        assert decode(encode(macs.state)) == macs.state
+        assert (
+            state_from_values(decode(encode(macs.state)).value(), {}).mac_port(br, 0, roaming)
+            == vm2["id"]
+        )
+        body = {
+            "ingress_port": vm1["id"],
+            "packet": {"eth_src": vm1["mac"], "eth_dst": "02:ab:00:00:00:01"},
+        }
+        out = await (await c.post("/v1/trace", json=body)).json()
+        assert out["decision"] == "forward" and out["egress_ports"] == [vm2["id"]]
