@@ -22,7 +22,7 @@ def base_url(api: str) -> str:
     text = api.strip()
     if "://" in text:
         parts = urllib.parse.urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.netloc or not text.isprintable():
             raise UsageError(f"bad --api {api!r}: expected HOST:PORT or http://HOST:PORT")
         try:
             parse_address(parts.netloc, default_port=443 if parts.scheme == "https" else 80)
@@ -33,7 +33,7 @@ def base_url(api: str) -> str:
         host, port = parse_address(text, default_port=int(DEFAULT_API.rsplit(":", 1)[1]))
     except AddressError as e:
         raise UsageError(f"bad --api {api!r}: {e}") from None
-    if port == 0 or any(c in host for c in "/?#@ "):
+    if port == 0 or not host.isprintable() or any(c in host for c in "/?#@ %\\"):
         raise UsageError(f"bad --api {api!r}: expected HOST:PORT")
     return f"http://{format_address((host, port))}"
 
@@ -84,7 +84,12 @@ class ApiClient:
             headers["Content-Type"] = "application/json"
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            req = urllib.request.Request(
+                self.base + path, data=data, method=method, headers=headers
+            )
+        except ValueError as e:
+            raise UsageError(f"bad request URL {self.base + path!r}: {e}") from None
         try:
             with _OPENER.open(req, timeout=self.timeout) as resp:
                 return Response(

@@ -161,6 +161,7 @@ def test_timeout() -> None:
         (["members", "--state", "zombie"], "invalid choice"),
         (["--api", "host:notaport", "members"], "port must be a number"),
         (["--api", "ftp://x", "members"], "bad --api"),
+        (["--api", "\x1b", "members"], "bad --api"),  # found by the fuzz test
         (["--timeout", "-1", "health"], "must be positive"),
         (["members", "--bogus"], "unrecognized arguments"),
         (["kv", "get", ""], "empty key"),
