@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from operator import and_
 
 from datapath.api import DatapathError, FlowStats
-from datapath.flow.actions import Action
-from datapath.flow.flat import Flat, flatten
-from datapath.flow.key import FlowKey
+from datapath.flow.actions import Action, Drop, Output, SetTunnel
+from datapath.flow.flat import L_VLAN, Flat, flatten
+from datapath.flow.key import FlowKey, TunnelKey
 from datapath.flow.mask import FlowMask
 
 EEXIST = 17
@@ -31,6 +31,7 @@ class Entry:
     actions: tuple[Action, ...]
     masked: Flat
     flat_mask: Flat
+    fast: tuple[tuple[int, TunnelKey | None], ...] | None = None  # outputs, if that is all
     packets: int = 0
     bytes: int = 0
     used: float | None = None
@@ -44,6 +45,29 @@ class Entry:
         self.bytes += length
         self.used = now
         self.tcp_flags |= tcp_flags
+
+
+def _always_vlan(flat_mask: Flat) -> Flat:
+    """Match the VLAN tag (its presence and TCI) in every flow, as the kernel datapath does."""
+    m = list(flat_mask)
+    m[0] |= L_VLAN
+    m[13] = 0xFFFF
+    return tuple(m)
+
+
+def _outputs(actions: Sequence[Action]) -> tuple[tuple[int, TunnelKey | None], ...] | None:
+    """The (port, tunnel) sends of an action list made only of outputs, set(tunnel) and drop:
+    the common case, executed without interpreting the actions per packet."""
+    tunnel: TunnelKey | None = None
+    sends: list[tuple[int, TunnelKey | None]] = []
+    for action in actions:
+        if isinstance(action, Output):
+            sends.append((action.port, tunnel))
+        elif isinstance(action, SetTunnel):
+            tunnel = action.tunnel
+        elif not isinstance(action, Drop):
+            return None
+    return tuple(sends)
 
 
 class FlowTable:
@@ -73,7 +97,7 @@ class FlowTable:
         replace: bool = False,
     ) -> Entry:
         """Add a flow; an identical match (same mask and masked key) is EEXIST unless replace."""
-        flat_mask = flatten(mask)
+        flat_mask = _always_vlan(flatten(mask))
         masked = tuple(map(and_, flatten(key), flat_mask))
         old = self._tables.get(flat_mask, {}).get(masked)
         if not replace and (ufid in self._by_ufid or old is not None):
@@ -83,7 +107,7 @@ class FlowTable:
         if old is not None and old.ufid in self._by_ufid:
             self.delete(old.ufid)
         table = self._tables.setdefault(flat_mask, {})
-        entry = Entry(ufid, key, mask, tuple(actions), masked, flat_mask)
+        entry = Entry(ufid, key, mask, tuple(actions), masked, flat_mask, _outputs(actions))
         table[masked] = entry
         self._by_ufid[ufid] = entry
         self._emc.clear()

@@ -30,10 +30,10 @@ from datapath.flow.actions import Action, Output
 from datapath.flow.flat import unflatten
 from datapath.flow.key import NO_PORT, FlowKey, TunnelKey
 from datapath.flow.mask import FlowMask
+from datapath.netns import in_netns
 from datapath.packet.parse import extract, parse_packet
 from datapath.userspace.classifier import FlowTable
 from datapath.userspace.execute import Emit, execute, validate
-from datapath.userspace.netns import in_netns
 from datapath.userspace.ports import NetdevPort, Port, TapPort, VxlanPort
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,7 @@ class UserspaceDatapath(Datapath):
             return
         now = self._clock()
         lookup = self.table.lookup
+        ports = self._ports
         port_no = port.port_no
         for frame, tun in frames:
             try:
@@ -179,7 +180,13 @@ class UserspaceDatapath(Datapath):
                 continue
             self.hits += 1
             entry.hit(len(frame), now, flat[24])
-            self._emit(execute(frame, entry.actions), port_no)
+            if entry.fast is not None:
+                for out_no, tunnel in entry.fast:
+                    out = ports.get(out_no)
+                    if out is not None:
+                        out.send(frame, tunnel)
+            else:
+                self._emit(execute(frame, entry.actions), port_no)
 
     def _emit(self, emits: list[Emit], in_port: int) -> None:
         ports = self._ports

@@ -211,6 +211,7 @@ class VxlanPort(Port):
         self.sock = sock
         self._ttl = 0
         self._tos = 0
+        self._addr: dict[tuple[int, int], tuple[str, int]] = {}
         self.bad = 0  # datagrams that were not VXLAN
 
     def fileno(self) -> int:
@@ -257,10 +258,13 @@ class VxlanPort(Port):
             if tunnel.tos != self._tos:
                 self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tunnel.tos)
                 self._tos = tunnel.tos
-            self.sock.sendto(
-                vxlan.encap(tunnel.tun_id, frame),
-                (ip4_str(tunnel.ipv4_dst), tunnel.tp_dst or self.dst_port),
-            )
+            where = (tunnel.ipv4_dst, tunnel.tp_dst)
+            addr = self._addr.get(where)
+            if addr is None:
+                if len(self._addr) > 4096:
+                    self._addr.clear()
+                addr = self._addr[where] = (ip4_str(where[0]), where[1] or self.dst_port)
+            self.sock.sendto(vxlan.encap(tunnel.tun_id, frame), addr)
             self.tx_packets += 1
             self.tx_bytes += len(frame)
         except OSError:

@@ -12,10 +12,10 @@ import pytest
 from datapath.api import PortEventKind, PortType, UpcallKind
 from datapath.flow import FlowKey, FlowMask, Output, SetTunnel, TunnelKey
 from datapath.flow.addr import ip4, mac
+from datapath.netns import in_netns
 from datapath.packet import build
 from datapath.packet.parse import parse_packet
 from datapath.userspace import UserspaceDatapath
-from datapath.userspace.netns import in_netns
 from tests.datapath.netns import Lab, lab, need_root_netns, nsx, ping
 
 pytestmark = pytest.mark.netns
