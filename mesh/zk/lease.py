@@ -208,8 +208,8 @@ class LeaseManager:
         ZooKeeper cannot be reached.
         """
         check_name(name, "lease name")
-        if not ttl > 0:
-            raise ValueError("lease ttl must be positive")
+        if not 0 < ttl < 1e9:
+            raise ValueError("lease ttl must be a positive number of seconds")
         self.start()
         if not self.client.connected:
             raise ZkError(f"lease {name}: not connected to ZooKeeper")

@@ -172,8 +172,9 @@ def test_bad_arguments(make_manager) -> None:
     for bad in ("", "a/b", ".clock"):
         with pytest.raises(ValueError):
             m1.acquire(bad, ttl=1)
-    with pytest.raises(ValueError):
-        m1.acquire("ok", ttl=0)
+    for ttl in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            m1.acquire("ok", ttl=ttl)
 
 
 def test_undecodable_record_is_not_taken_over(make_manager) -> None:
