@@ -1,0 +1,271 @@
+"""Hypothesis properties of every type over random three-replica histories.
+
+Each history interleaves operations, single-delta deliveries, delta groups and full-state
+syncs; then every replica receives every delta in a shuffled order with duplicates. We
+check: mutators leave their receiver alone; a delta does the same on a copy of its origin;
+join is commutative, associative and idempotent over the states of the history and agrees
+with apply; all replicas converge to the join of all deltas, with equal encodings; the
+converged value matches the causal model of the harness (add-wins, observed-remove).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import crdt
+from crdt import (
+    HLC,
+    AWSet,
+    EWFlag,
+    GCounter,
+    LWWRegister,
+    MVRegister,
+    ORMap,
+    PNCounter,
+)
+from crdt.values import canon_value, freeze
+from tests.crdt.harness import OpFn, OpResult, Sim
+
+ELEMS: list[Any] = ["a", "b", 3, b"\x00", ("t", 1)]
+KEYS: list[Any] = ["k1", "k2", 7]
+VALUES: list[Any] = [None, 1, True, 2.5, "x", b"y", [1, "z"], {"b": 1, "a": [None]}, -3]
+
+
+def _pick(xs: list[Any], a: int) -> Any:
+    return xs[a % len(xs)]
+
+
+def op_gcounter(s: GCounter, r: str, c: int, a: int, h: HLC) -> OpResult:
+    return OpResult(s.increment(r, a % 4), (), payload=a % 4)
+
+
+def op_pncounter(s: PNCounter, r: str, c: int, a: int, h: HLC) -> OpResult:
+    n = a % 7 - 3
+    return OpResult(s.increment(r, n), (), payload=n)
+
+
+def op_lww(s: LWWRegister, r: str, c: int, a: int, h: HLC) -> OpResult:
+    return OpResult(s.assign(r, _pick(VALUES, a), hlc=h), ())
+
+
+def op_mv(s: MVRegister, r: str, c: int, a: int, h: HLC) -> OpResult:
+    v = _pick(VALUES, a)
+    return OpResult(s.assign(r, v), (), payload=v)
+
+
+def op_ewflag(s: EWFlag, r: str, c: int, a: int, h: HLC) -> OpResult:
+    if c % 2:
+        return OpResult(s.disable(r), (), remove=True)
+    return OpResult(s.enable(r), ())
+
+
+def op_awset(s: AWSet, r: str, c: int, a: int, h: HLC) -> OpResult:
+    e = _pick(ELEMS, a)
+    if c % 2:
+        return OpResult(s.remove(r, e), (e,), remove=True)
+    return OpResult(s.add(r, e), (e,))
+
+
+def op_map_lww(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
+    k = _pick(KEYS, a)
+    if c % 3 == 2:
+        return OpResult(m.remove(r, k), (k,), remove=True)
+    v = _pick(VALUES, c)
+    return OpResult(m.update(r, k, lambda x: x.assign(r, v, hlc=h)), (k,))
+
+
+def op_map_gcounter(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
+    k = _pick(KEYS, a)
+    if c % 3 == 2:
+        return OpResult(m.remove(r, k), (k,), remove=True)
+    return OpResult(m.update(r, k, lambda x: x.increment(r, c % 3 + 1)), (k,))
+
+
+def op_map_pncounter(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
+    k = _pick(KEYS, a)
+    if c % 3 == 2:
+        return OpResult(m.remove(r, k), (k,), remove=True)
+    return OpResult(m.update(r, k, lambda x: x.increment(r, c % 5 - 2)), (k,))
+
+
+def op_map_awset(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
+    k, e = _pick(KEYS, a), _pick(ELEMS, c // 3)
+    if c % 3 == 2:
+        return OpResult(m.remove(r, k), (k,), remove=True)
+    if c % 3 == 1:
+        return OpResult(m.update(r, k, lambda s: s.remove(r, e)), (k, e), remove=True)
+    return OpResult(m.update(r, k, lambda s: s.add(r, e)), (k, e))
+
+
+def op_map_mv(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
+    k = _pick(KEYS, a)
+    if c % 3 == 2:
+        return OpResult(m.remove(r, k), (k,), remove=True)
+    v = _pick(VALUES, c)
+    return OpResult(m.update(r, k, lambda x: x.assign(r, v)), (k,), payload=v)
+
+
+def op_map_ewflag(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
+    k = _pick(KEYS, a)
+    if c % 3 == 2:
+        return OpResult(m.remove(r, k), (k,), remove=True)
+    if c % 3 == 1:
+        return OpResult(m.update(r, k, lambda f: f.disable(r)), (k,), remove=True)
+    return OpResult(m.update(r, k, lambda f: f.enable(r)), (k,))
+
+
+def op_nested_lww(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
+    k1, k2 = _pick(KEYS, a), _pick(KEYS, c // 4)
+    if c % 4 == 3:
+        return OpResult(m.remove(r, k1), (k1,), remove=True)
+    if c % 4 == 2:
+        return OpResult(m.update(r, k1, lambda n: n.remove(r, k2)), (k1, k2), remove=True)
+    v = _pick(VALUES, c)
+    fn: Callable[[ORMap], ORMap] = lambda n: n.update(r, k2, lambda x: x.assign(r, v, hlc=h))  # noqa: E731
+    return OpResult(m.update(r, k1, fn), (k1, k2))
+
+
+def op_nested_gcounter(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
+    k1, k2 = _pick(KEYS, a), _pick(KEYS, c // 4)
+    if c % 4 == 3:
+        return OpResult(m.remove(r, k1), (k1,), remove=True)
+    if c % 4 == 2:
+        return OpResult(m.update(r, k1, lambda n: n.remove(r, k2)), (k1, k2), remove=True)
+    fn: Callable[[ORMap], ORMap] = lambda n: n.update(r, k2, lambda x: x.increment(r, 1))  # noqa: E731
+    return OpResult(m.update(r, k1, fn), (k1, k2))
+
+
+def op_deep_awset(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
+    k1, k2, e = _pick(KEYS, a), _pick(KEYS, c // 5), _pick(ELEMS, c // 7)
+    kind = c % 5
+    if kind == 4:
+        return OpResult(m.remove(r, k1), (k1,), remove=True)
+    if kind == 3:
+        return OpResult(m.update(r, k1, lambda n: n.remove(r, k2)), (k1, k2), remove=True)
+    if kind == 2:
+        fn: Callable[[ORMap], ORMap] = lambda n: n.update(r, k2, lambda s: s.remove(r, e))  # noqa: E731
+        return OpResult(m.update(r, k1, fn), (k1, k2, e), remove=True)
+    fn = lambda n: n.update(r, k2, lambda s: s.add(r, e))  # noqa: E731
+    return OpResult(m.update(r, k1, fn), (k1, k2, e))
+
+
+CASES: dict[str, tuple[Callable[[], Any], OpFn]] = {
+    "gcounter": (GCounter, op_gcounter),
+    "pncounter": (PNCounter, op_pncounter),
+    "lww": (LWWRegister, op_lww),
+    "mvregister": (MVRegister, op_mv),
+    "ewflag": (EWFlag, op_ewflag),
+    "awset": (AWSet, op_awset),
+    "map_lww": (lambda: ORMap(LWWRegister), op_map_lww),
+    "map_gcounter": (lambda: ORMap(GCounter), op_map_gcounter),
+    "map_pncounter": (lambda: ORMap(PNCounter), op_map_pncounter),
+    "map_awset": (lambda: ORMap(AWSet), op_map_awset),
+    "map_mv": (lambda: ORMap(MVRegister), op_map_mv),
+    "map_ewflag": (lambda: ORMap(EWFlag), op_map_ewflag),
+    "nested_lww": (lambda: ORMap(lambda: ORMap(LWWRegister)), op_nested_lww),
+    "nested_gcounter": (lambda: ORMap(lambda: ORMap(GCounter)), op_nested_gcounter),
+    "deep_awset": (lambda: ORMap(lambda: ORMap(AWSet)), op_deep_awset),
+}
+
+STEP = st.tuples(
+    st.integers(0, 6), st.integers(0, 2), st.integers(0, 60), st.integers(0, 60), st.integers(0, 60)
+)
+STEPS = st.lists(STEP, min_size=1, max_size=30)
+
+
+def _lww_winner(ops: list[Any], get: Callable[[Any], LWWRegister]) -> Any:
+    regs = [get(o) for o in ops]
+    best = regs[0]
+    for x in regs[1:]:
+        best = best.join(x)
+    return best.value()
+
+
+def expected_value(name: str, sim: Sim) -> Any:
+    """The value the causal model predicts for a case (None: no model for it)."""
+    ops = sim.ops
+    if name in ("gcounter", "pncounter"):
+        return sum(o.payload for o in ops)
+    if name == "lww":
+        writes = [o.delta for o in ops]
+        return _lww_winner(writes, lambda d: d) if writes else None
+    live = sim.model_paths()
+    if name == "mvregister":
+        return frozenset(freeze(canon_value(o.payload)) for o in live.get((), []))
+    if name == "ewflag":
+        return () in live
+    if name == "awset":
+        return {p[0] for p in live}
+    if name in ("map_lww", "map_gcounter", "map_pncounter"):
+        out = {}
+        for (k,), front in live.items():
+            regs = [o.delta.get(k) for o in front]
+            v = regs[0]
+            for x in regs[1:]:
+                v = v.join(x)
+            out[k] = v.value()
+        return out
+    if name == "map_mv":
+        return {p[0]: frozenset(freeze(canon_value(o.payload)) for o in f) for p, f in live.items()}
+    if name == "map_ewflag":
+        return {p[0]: True for p in live}
+    if name == "map_awset":
+        out2: dict[Any, set[Any]] = {}
+        for k, e in live:
+            out2.setdefault(k, set()).add(e)
+        return out2
+    if name == "nested_lww":
+        out3: dict[Any, dict[Any, Any]] = {}
+        for (k1, k2), front in live.items():
+            out3.setdefault(k1, {})[k2] = _lww_winner(
+                front, lambda o, k1=k1, k2=k2: o.delta.get(k1).get(k2)
+            )
+        return out3
+    if name == "deep_awset":
+        out4: dict[Any, dict[Any, set[Any]]] = {}
+        for k1, k2, e in live:
+            out4.setdefault(k1, {}).setdefault(k2, set()).add(e)
+        return out4
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@given(steps=STEPS, seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_history_converges_to_model(name: str, steps: Any, seed: int, data: Any) -> None:
+    new, op_fn = CASES[name]
+    sim = Sim(new, op_fn)
+    sim.run(steps)
+
+    # Lattice laws over states of this history.
+    snaps = sim.snapshots
+    ia, ib, ic = (data.draw(st.integers(0, len(snaps) - 1)) for _ in range(3))
+    a, b, c = snaps[ia][0], snaps[ib][0], snaps[ic][0]
+    ab = a.join(b)
+    assert ab == b.join(a)
+    assert ab.join(c) == a.join(b.join(c))
+    assert a.join(a) == a
+    assert a.copy().apply(b) == ab
+    assert crdt.encode(ab) == crdt.encode(b.join(a))
+
+    sim.quiesce(random.Random(seed))
+    ref = sim.reference()
+    for s in sim.states:
+        assert s == ref
+        assert s.value() == ref.value()
+    encs = {crdt.encode(s) for s in sim.states}
+    assert len(encs) == 1
+    assert crdt.decode(encs.pop()) == ref
+
+    want = expected_value(name, sim)
+    if want is not None or name == "lww":
+        assert ref.value() == want
+
+    # Snapshots (copies) were not changed by anything done to the replicas since.
+    for snap, enc in snaps:
+        assert crdt.encode(snap) == enc
