@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.mesh_proc.harness import REPO, meshd_command
+from tests.mesh_proc.harness import REPO, http_request, meshd_command
 
 
 def run_meshd(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
@@ -88,3 +90,42 @@ def test_help_lists_run(tmp_path: Path) -> None:
     proc = run_meshd("run", "--help")
     assert proc.returncode == 0
     assert "--seed" in proc.stdout
+
+
+def test_json_logs_port_zero_and_sigint(tmp_path: Path) -> None:
+    """Free ports picked by the OS are logged; every line is JSON; SIGINT stops cleanly."""
+    proc = subprocess.Popen(
+        [
+            *meshd_command(),
+            "--host-id",
+            "j",
+            "--gossip",
+            "127.0.0.1:0",
+            "--api",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=str(REPO),
+    )
+    try:
+        assert proc.stderr is not None
+        first = json.loads(proc.stderr.readline())
+        assert first["msg"] == "meshd started"
+        host, port = first["api"].rsplit(":", 1)
+        assert host == "127.0.0.1" and int(port) > 0
+        assert int(first["gossip"].rsplit(":", 1)[1]) > 0
+        resp = http_request(int(port), "GET", "/v1/members")
+        assert [m["id"] for m in resp.json()] == ["j"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+        rest = [json.loads(line) for line in proc.stderr.read().splitlines() if line.strip()]
+        assert rest[-1]["msg"] == "meshd stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
