@@ -100,6 +100,11 @@ def _arp(ctx: Context, rid: str, in_port: Port, pkt: Packet) -> None:
     if pkt.arp_op == ARP_REQUEST:
         reply = arp.reply(pkt, in_port.mac, addr)
         ctx.generated.append(Emit(in_port.id, reply, "arp reply"))
+        spa, sha = pkt.arp_spa, pkt.arp_sha
+        if spa and sha is not None:  # the asker will be talked to: learn it (RFC 826)
+            ctx.tags.add(("arp", rid, spa))
+            if ctx.state.arp_mac(rid, spa) != sha:
+                ctx.learned.append(ArpLearned(rid, spa, sha))
         ctx.hop(rid, "router", "arp_reply")
         ctx.end(Decision.CONSUMED, "arp request answered")
     elif pkt.arp_op == ARP_REPLY and pkt.arp_spa is not None and pkt.arp_sha is not None:

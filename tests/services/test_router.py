@@ -129,3 +129,33 @@ def test_broadcast_frames_are_not_routed() -> None:
     pkt = _pkt(b, ingress, dst="255.255.255.255")._replace(eth_dst=0xFFFFFFFFFFFF)
     res = simulate(b.build(), DictStateView(arps={r: {parse_ip("172.16.1.254"): 1}}), ingress, pkt)
     assert res.decision is Decision.DROP and res.egress == ()
+
+
+def test_router_answers_arp_on_an_exterior_port_and_learns_the_asker() -> None:
+    from services.simulation import ArpLearned
+    from services.simulation.packet import ARP_REPLY, ARP_REQUEST, ETH_ARP
+
+    b, r, _ingress, ups = _router_with_uplinks(1)
+    t = b.build()
+    gw_mac = 0x02EE00000001
+    ask = Packet(
+        eth_src=gw_mac,
+        eth_dst=0xFFFFFFFFFFFF,
+        ethertype=ETH_ARP,
+        arp_op=ARP_REQUEST,
+        arp_sha=gw_mac,
+        arp_spa=parse_ip("172.16.1.254"),
+        arp_tha=0,
+        arp_tpa=parse_ip("172.16.1.1"),
+    )
+    res = simulate(t, DictStateView(), ups[0], ask)
+    assert res.decision is Decision.CONSUMED
+    (reply,) = res.generated
+    assert reply.port_id == ups[0] and reply.packet.arp_op == ARP_REPLY
+    assert reply.packet.arp_sha == t.ports[ups[0]].mac
+    assert res.learned == (ArpLearned(r, parse_ip("172.16.1.254"), gw_mac),)
+    known = DictStateView().apply(res.learned)
+    assert simulate(t, known, ups[0], ask).learned == ()
+    # a request for another address is not for this router
+    other = ask._replace(arp_tpa=parse_ip("172.16.1.2"))
+    assert simulate(t, DictStateView(), ups[0], other).decision is Decision.DROP

@@ -1,0 +1,41 @@
+"""meshd command-line plugin (entry point group ``vnetmesh.commands``): the agent's run
+flags and the ``demo`` subcommand."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from services.agent.backend import BACKENDS
+
+
+def register(subparsers: Any, run: argparse.ArgumentParser) -> None:
+    """Add --datapath / --tunnel-ip to ``meshd run`` and the ``meshd demo`` subcommand."""
+    run.add_argument(
+        "--datapath",
+        dest="ext.agent.datapath",
+        choices=BACKENDS,
+        help="run the packet path on this datapath backend (auto: kernel where the "
+        "openvswitch module is present, else userspace)",
+    )
+    run.add_argument(
+        "--tunnel-ip",
+        dest="underlay",
+        help="this host's tunnel endpoint (VXLAN) address, advertised to peers (default: "
+        "the gossip address; same as --underlay)",
+    )
+    demo = subparsers.add_parser(
+        "demo", help="three namespaced hosts, two tenants, a router: ping, TCP, flows, trace"
+    )
+    demo.add_argument("--keep", action="store_true", help="leave the namespaces up at the end")
+    demo.add_argument(
+        "--datapath", default="userspace", choices=BACKENDS, help="backend of the demo agents"
+    )
+    demo.add_argument("--prefix", default="vnmdemo", help="namespace name prefix")
+    demo.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from services.demo.main import run
+
+    return int(run(args))

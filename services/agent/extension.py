@@ -1,0 +1,138 @@
+"""The meshd extension "agent": runs the packet path over the network extension's tables.
+
+Active when a datapath is configured (``meshd --datapath auto|kernel|userspace`` or
+``[extensions.agent] datapath = "..."``); otherwise it only serves its (empty) routes, so a
+plain state-mesh meshd never opens sockets or datapaths it was not asked for.
+Routes: GET /v1/flows (installed flows with counters), GET /v1/agent (bindings, counters).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from datapath.api import Datapath
+from mesh.extension import BaseExtension, ExtensionContext
+from mesh.member import MemberState
+from services.agent.backend import choose, open_datapath
+from services.agent.packet_path import PacketPath, PathConfig
+from services.api.stateview import ARPS_TABLE, MACS_TABLE, TableStateView
+from services.api.store import TopologyStore
+from services.simulation.result import ArpLearned, MacLearned, StateUpdate
+from services.simulation.state import StateView
+from services.topology import tables as T
+from services.topology.model import KINDS
+from services.topology.snapshot import Topology
+
+log = logging.getLogger("services.agent")
+
+_LIVE = (MemberState.ALIVE, MemberState.SUSPECT)
+
+
+class _TableSources:
+    """The packet path's Sources over meshd's replicated tables and membership."""
+
+    def __init__(self, ctx: ExtensionContext) -> None:
+        self.ctx = ctx
+        tables: dict[str, Any] = {kind: ctx.table(T.table_name(kind)) for kind in KINDS}
+        self.store = TopologyStore(tables)
+        self.macs = ctx.table(MACS_TABLE)
+        self.arps = ctx.table(ARPS_TABLE)
+        self.view = TableStateView(self.macs, self.arps)
+        self.tables = tables
+
+    def topology(self) -> Topology:
+        return self.store.topology()
+
+    def state(self) -> StateView:
+        return self.view.view()
+
+    def underlay(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for m in self.ctx.members():
+            if m.state in _LIVE:
+                try:
+                    out[m.meta.host_id] = int(ipaddress.IPv4Address(m.meta.underlay))
+                except ValueError:
+                    continue
+        return out
+
+    def commit(self, updates: Sequence[StateUpdate]) -> None:
+        host = self.ctx.host_id
+        for u in updates:
+            if isinstance(u, MacLearned):
+                self.macs.put((u.bridge_id, u.vlan, u.mac), {"port_id": u.port_id, "host_id": host})
+            elif isinstance(u, ArpLearned):
+                self.arps.put((u.router_id, u.ip), u.mac)
+        self.ctx.notify_written()
+
+
+class AgentExtension(BaseExtension):
+    """Binds exterior ports to local interfaces and runs the packet path."""
+
+    name = "agent"
+
+    def __init__(self) -> None:
+        self.ctx: ExtensionContext | None = None
+        self.sources: _TableSources | None = None
+        self.dp: Datapath | None = None
+        self.path: PacketPath | None = None
+        self.backend: str | None = None
+
+    def setup(self, ctx: ExtensionContext) -> None:
+        """Keep the context, add the routes."""
+        self.ctx = ctx
+        ctx.app.router.add_get("/v1/flows", self._get_flows)
+        ctx.app.router.add_get("/v1/agent", self._get_agent)
+
+    async def start(self) -> None:
+        """Open the datapath and start the packet path (if a datapath is configured)."""
+        assert self.ctx is not None
+        cfg = self.ctx.config
+        requested = cfg.get("datapath")
+        if requested is None:
+            log.info("agent packet path off (no datapath configured; meshd --datapath ...)")
+            return
+        self.backend = choose(str(requested))
+        self.sources = src = _TableSources(self.ctx)
+        self.dp = await open_datapath(self.backend, str(cfg.get("datapath_name", "vnm0")))
+        d = PathConfig()
+        pcfg = PathConfig(
+            max_flows=int(cfg.get("max_flows", d.max_flows)),
+            queue_size=int(cfg.get("upcall_queue", d.queue_size)),
+            vxlan_port=int(cfg.get("vxlan_port", d.vxlan_port)),
+        )
+        self.path = path = PacketPath(self.dp, self.ctx.host_id, src, pcfg)
+        for table in src.tables.values():
+            table.subscribe(path.topology_changed)
+        src.macs.subscribe(path.macs_changed)
+        src.arps.subscribe(path.arps_changed)
+        try:
+            await path.start()
+        except BaseException:
+            await self.dp.close()
+            raise
+        log.info("agent packet path running on the %s datapath", self.backend)
+
+    async def stop(self) -> None:
+        """Stop the packet path and close (destroy) the datapath."""
+        if self.path is not None:
+            await self.path.stop()
+        if self.dp is not None:
+            await self.dp.close()
+
+    async def _get_flows(self, request: web.Request) -> web.Response:
+        if self.path is None:
+            return web.json_response({"error": "packet path is off"}, status=503)
+        return web.json_response(await self.path.flows_json())
+
+    async def _get_agent(self, request: web.Request) -> web.Response:
+        if self.path is None:
+            return web.json_response({"active": False})
+        body: dict[str, Any] = {"active": True, "backend": self.backend}
+        body.update(self.path.status_json())
+        return web.json_response(body)
