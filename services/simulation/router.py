@@ -1,7 +1,7 @@
 """The virtual router: ARP and ping for its own addresses, LPM routing, ECMP, TTL, next hop.
 
 Order inside a router: ARP for the ingress port's address; IPv4 addressed to the ingress
-port's MAC (or broadcast) only; inbound chain; local delivery (echo reply); TTL check;
+port's MAC only; inbound chain; local delivery (echo reply); TTL check;
 route lookup (blackhole drops, reject answers admin-prohibited, no route answers net
 unreachable); next-hop MAC resolution; TTL decrement and MAC rewrite; outbound chain.
 """
