@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from datapath.api import Datapath, DatapathError, PortType, Upcall
-from datapath.flow.actions import Action, Output
+from datapath.flow.actions import Action, Output, SetMasked
 from datapath.flow.addr import ip4_str, mac_str
 from datapath.flow.key import ETH_TYPE_ARP, ETH_TYPE_IPV4, FlowKey
 from services.agent.flowtrack import FlowTracker, TrackedFlow
@@ -583,11 +583,31 @@ def _actions_str(actions: Sequence[Action]) -> str:
         elif hasattr(a, "tunnel"):
             t = a.tunnel
             parts.append(f"set(tunnel(id={t.tun_id},dst={ip4_str(t.ipv4_dst)},ttl={t.ttl}))")
+        elif isinstance(a, SetMasked):
+            h, m = a.header, a.mask
+            hname = _HEADER_NAMES.get(type(h).__name__, "hdr")
+            fields = ",".join(
+                f"{n}={_field_str(hname, n, getattr(h, n))}"
+                for n in type(h).__dataclass_fields__
+                if getattr(m, n)
+            )
+            parts.append(f"set({hname}({fields}))")
         elif hasattr(a, "header"):
             parts.append(f"set({a.header})")
         else:
             parts.append(name.lower())
     return ",".join(parts)
+
+
+_HEADER_NAMES = {"EthernetKey": "eth", "Ipv4Key": "ipv4", "TcpKey": "tcp", "UdpKey": "udp"}
+
+
+def _field_str(header: str, name: str, value: int) -> str:
+    if header == "eth":
+        return mac_str(value)
+    if header == "ipv4" and name in ("src", "dst"):
+        return ip4_str(value)
+    return str(value)
 
 
 def _match_str(key: FlowKey, mask: Any) -> str:

@@ -257,12 +257,21 @@ def wait(cond: Callable[[], bool], timeout: float, what: str, interval: float = 
         time.sleep(interval)
 
 
-def tcp_transfer(lab: Lab, server: Vm, client: Vm, port: int = 5001, size: int = 200_000) -> bool:
+def tcp_transfer(
+    lab: Lab,
+    server: Vm,
+    client: Vm,
+    port: int = 5001,
+    size: int = 200_000,
+    attempts: int = 50,
+    connect_timeout: float = 5,
+) -> bool:
     """Send `size` bytes from `client` to a Python server on `server`; True if all arrived."""
     code = (
         "import socket,sys\n"
         "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-        f"s.bind(('{server.ip}', {port})); s.listen(1); s.settimeout(15)\n"
+        f"s.bind(('{server.ip}', {port})); s.listen(1)\n"
+        f"s.settimeout({attempts * connect_timeout + 10})\n"
         "c,_=s.accept(); c.settimeout(15); n=0\n"
         "while True:\n"
         "    b=c.recv(65536)\n"
@@ -274,22 +283,29 @@ def tcp_transfer(lab: Lab, server: Vm, client: Vm, port: int = 5001, size: int =
         ["ip", "netns", "exec", server.ns, sys.executable, "-c", code],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
+    failed = True
     try:
         client_code = (
             "import socket,time\n"
-            "for i in range(50):\n"
+            "s=None\n"
+            f"for i in range({attempts}):\n"
             "    try:\n"
-            f"        s=socket.create_connection(('{server.ip}', {port}), timeout=5); break\n"
+            f"        s=socket.create_connection(('{server.ip}', {port}), {connect_timeout})\n"
+            "        break\n"
             "    except OSError: time.sleep(0.1)\n"
+            "if s is None: raise SystemExit(1)\n"
             "s.settimeout(15)\n"
             f"s.sendall(b'x'*{size}); s.shutdown(socket.SHUT_WR)\n"
             "print(s.recv(64).decode())\n"
         )
-        out = lab.vm_exec(client, sys.executable, "-c", client_code, timeout=40)
+        out = lab.vm_exec(
+            client, sys.executable, "-c", client_code, timeout=attempts * connect_timeout + 30
+        )
+        failed = out.returncode != 0
         return out.returncode == 0 and out.stdout.strip() == str(size)
     finally:
         try:
-            srv.wait(5)
+            srv.wait(1 if failed else 5)
         except subprocess.TimeoutExpired:
             srv.kill()
             srv.wait()
