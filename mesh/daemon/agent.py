@@ -247,7 +247,7 @@ class Agent:
     def _load_extensions(self) -> list[_Loaded]:
         loaded: list[_Loaded] = []
         names: set[str] = set()
-        for cand in candidates(self.cfg.extension_refs):
+        for cand in candidates(self.cfg.extension_refs, self.cfg.entry_points):
             if cand.source in self.cfg.disabled_extensions:
                 continue
             try:

@@ -51,6 +51,7 @@ class DaemonConfig:
     leave_timeout: float = 1.0
     extension_refs: tuple[str, ...] = ()
     disabled_extensions: tuple[str, ...] = ()
+    entry_points: bool = True  # load the vnetmesh.extensions entry points
     extensions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
@@ -215,9 +216,14 @@ def _extensions(cfg: DaemonConfig, merged: Mapping[str, Any]) -> DaemonConfig:
     refs = list(_str_list("extensions.load", section.get("load", [])))
     refs += list(merged.get("extension_refs", []))
     disabled = _str_list("extensions.disable", section.get("disable", []))
+    entry_points = section.get("entry_points", True)
+    if merged.get("entry_points") is not None:
+        entry_points = merged["entry_points"]
+    if not isinstance(entry_points, bool):
+        raise ConfigError("extensions.entry_points: expected true or false")
     per_ext: dict[str, dict[str, Any]] = {}
     for name, value in section.items():
-        if name in ("load", "disable"):
+        if name in ("load", "disable", "entry_points"):
             continue
         if not isinstance(value, dict):
             raise ConfigError(f"extensions.{name}: expected a table")
@@ -230,7 +236,11 @@ def _extensions(cfg: DaemonConfig, merged: Mapping[str, Any]) -> DaemonConfig:
         if not module or not attr:
             raise ConfigError(f"extension {ref!r}: expected MODULE:ATTRIBUTE")
     return replace(
-        cfg, extension_refs=tuple(refs), disabled_extensions=disabled, extensions=per_ext
+        cfg,
+        extension_refs=tuple(refs),
+        disabled_extensions=disabled,
+        entry_points=entry_points,
+        extensions=per_ext,
     )
 
 

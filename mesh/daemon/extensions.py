@@ -37,14 +37,15 @@ class LoadFailure:
     error: str
 
 
-def candidates(refs: Iterable[str]) -> list[Candidate]:
-    """Entry points first, then explicit references (deduplicated by reference)."""
+def candidates(refs: Iterable[str], entry_points: bool = True) -> list[Candidate]:
+    """Entry points first (unless turned off), then explicit references (deduplicated)."""
     found: list[Candidate] = []
-    try:
-        eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    except Exception as exc:
-        log.error("cannot list entry points", extra={"fields": {"error": str(exc)}})
-        eps = importlib.metadata.EntryPoints(())
+    eps = importlib.metadata.EntryPoints(())
+    if entry_points:
+        try:
+            eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        except Exception as exc:
+            log.error("cannot list entry points", extra={"fields": {"error": str(exc)}})
     for ep in eps:
         found.append(Candidate(source=ep.name, ref=ep.value))
     env = os.environ.get(ENV_VAR, "")

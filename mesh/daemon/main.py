@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="load an extension from MODULE:ATTR (repeatable; besides entry points)",
     )
+    run.add_argument(
+        "--no-entry-points",
+        dest="entry_points",
+        action="store_const",
+        const=False,
+        help="do not load the installed vnetmesh.extensions entry points",
+    )
     import importlib.metadata
 
     for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP):

@@ -106,6 +106,7 @@ class Meshd:
     extra_args: list[str] = field(default_factory=list)
     extra_config: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    entry_points: bool = False  # load installed extensions (off: test the plain daemon)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -149,7 +150,14 @@ class Meshd:
         env.update(self.env)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [*meshd_command(), "run", "--config", str(cfg), *self.extra_args],
+            [
+                *meshd_command(),
+                "run",
+                "--config",
+                str(cfg),
+                *([] if self.entry_points else ["--no-entry-points"]),
+                *self.extra_args,
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -67,6 +67,7 @@ def test_bad_flags_exit_2(args: list[str], fragment: str) -> None:
         ('[mesh]\ngossip_interval = "fast"\n', "mesh.gossip_interval"),
         ("[extensions.ghost]\nrequired = true\n", "required extension ghost"),
         ('[extensions]\nload = ["x"]\n', "MODULE:ATTRIBUTE"),
+        ('[extensions]\nentry_points = "no"\n', "extensions.entry_points"),
     ],
 )
 def test_bad_config_exit_2(tmp_path: Path, text: str, fragment: str) -> None:
@@ -105,6 +106,7 @@ def test_json_logs_port_zero_and_sigint(tmp_path: Path) -> None:
             "127.0.0.1:0",
             "--log-format",
             "json",
+            "--no-entry-points",
         ],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -86,13 +87,21 @@ def fake_distribution(root: Path, entry: str) -> Path:
 def test_entry_point_discovery_and_disable(tmp_path: Path) -> None:
     site = fake_distribution(tmp_path / "site", f"hits = {GOOD}")
     env = {"PYTHONPATH": f"{REPO}{os.pathsep}{site}"}
-    found = Meshd("ep1", tmp_path, env=env)
-    disabled = Meshd("ep2", tmp_path, env=env, extra_config='[extensions]\ndisable = ["hits"]\n')
+    found = Meshd("ep1", tmp_path, env=env, entry_points=True)
+    disabled = Meshd(
+        "ep2",
+        tmp_path,
+        env=env,
+        entry_points=True,
+        extra_config='[extensions]\ndisable = ["hits"]\n',
+    )
+    ignored = Meshd("ep3", tmp_path, env=env)  # the harness passes --no-entry-points
     try:
-        found.start().wait_ready()
-        disabled.start().wait_ready()
+        for node in (found, disabled, ignored):
+            node.start().wait_ready()
         assert found.request("GET", "/v1/hits").json() == {"value": 0}
-        assert "extensions=hits" in found.log_path.read_text()
+        assert re.search(r"extensions=\S*hits", found.log_path.read_text())
         assert disabled.request("GET", "/v1/hits").status == 404
+        assert ignored.request("GET", "/v1/hits").status == 404
     finally:
-        stop_all([found, disabled])
+        stop_all([found, disabled, ignored])
