@@ -73,8 +73,12 @@ class MeshConfig:
     queue_min_depth: int = 1024
     """The broadcast queue keeps at least this many entries (max(this, 2N)); beyond that
     the most transmitted ones are dropped (push-pull repairs what they would have done)."""
-    dead_reap_time: float = 60.0
-    """Seconds a dead or left member stays listed before it is forgotten."""
+    reconnect_interval: float = 10.0
+    """Seconds between push-pull attempts with a random dead (not left) member, so that
+    halves of a healed partition find each other again (Serf's reconnect)."""
+    dead_reap_time: float = 3600.0
+    """Seconds a dead or left member stays listed (and reconnect is tried) before it is
+    forgotten; long, so a partition of minutes still heals by itself."""
     max_message_age: float = 60.0
     """Datagrams whose sender timestamp is further than this from our `now` (old replays,
     badly skewed clocks) are dropped as stale. 0 disables the check."""
@@ -101,7 +105,7 @@ class MeshConfig:
             push_pull_interval=60.0,
             pull_escalation_interval=5.0,
             gap_timeout=5.0,
-            dead_reap_time=300.0,
+            reconnect_interval=30.0,
             max_message_age=300.0,
         )
         return replace(base, **overrides)
@@ -119,6 +123,6 @@ class MeshConfig:
             push_pull_interval=15.0,
             pull_escalation_interval=0.5,
             gap_timeout=0.5,
-            dead_reap_time=30.0,
+            reconnect_interval=5.0,
         )
         return replace(base, **overrides)

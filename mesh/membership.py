@@ -131,6 +131,11 @@ class Membership:
                 out.append(self.records[self.rng.choice(dead)].meta.gossip)
         return out
 
+    def random_dead(self) -> Address | None:
+        """A random member we believe dead (not left): a reconnect candidate."""
+        dead = [r for r in self.records.values() if r.state is MemberState.DEAD]
+        return self.rng.choice(dead).meta.gossip if dead else None
+
     def _suspects_or_dead_recent(self, now: float) -> bool:
         return len(self.records) > len(self._peers)
 
@@ -400,9 +405,9 @@ class Membership:
     def _reap(self, now: float) -> None:
         if len(self.records) == len(self._peers):
             return
-        horizon = now - self.config.dead_reap_time
+        reap = self.config.dead_reap_time
         for host in [
-            h for h, r in self.records.items() if r.state in _GONE and r.changed_at <= horizon
+            h for h, r in self.records.items() if r.state in _GONE and r.changed_at + reap <= now
         ]:
             del self.records[host]
 

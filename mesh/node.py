@@ -101,10 +101,12 @@ class MeshNode:
         self._started = False
         self._next_gossip = 0.0
         self._next_push_pull = 0.0
+        self._next_reconnect = 0.0
         self._streams: dict[int, _Stream] = {}
         self._stream_seq = rng.getrandbits(20)
         self._pulling: set[Address] = set()
         self._behind_since: float | None = None
+        self._behind_last = -math.inf
         self._last_escalation = -math.inf
         self._last_log: dict[str, float] = {}
 
@@ -176,6 +178,7 @@ class MeshNode:
             self._started = True
             self._next_gossip = now + self.rng.uniform(0, self.config.gossip_interval)
             self._next_push_pull = now + self.rng.uniform(0.5, 1.0) * self.config.push_pull_interval
+            self._next_reconnect = now + self.rng.uniform(0.5, 1.5) * self.config.reconnect_interval
             self.membership._next_probe = now + self.rng.uniform(0, self.config.probe_interval)
 
     def _limit(self) -> int:
@@ -273,7 +276,6 @@ class MeshNode:
     def _on_digest(self, src: Address, sender: str, digest: Digest, now: float) -> list[Output]:
         total, h = self.replication.digest()
         if digest.hash == h:
-            self._behind_since = None
             return []
         out: list[Output] = []
         if not digest.reply:
@@ -281,9 +283,13 @@ class MeshNode:
             recent = self.replication.recent_items(budget)
             out.append(self._send(src, [Digest(total, h, True)], now, recent))
         if digest.total > total:
-            if self._behind_since is None:
+            # the peer provably holds deltas we lack; if that lasts (not just a write in
+            # flight), fetch them by push-pull
+            window = 3 * self.config.gap_timeout
+            if self._behind_since is None or now - self._behind_last > window:
                 self._behind_since = now
-            elif (
+            self._behind_last = now
+            if (
                 now - self._behind_since >= self.config.gap_timeout
                 and now - self._last_escalation >= self.config.pull_escalation_interval
                 and src not in self._pulling
@@ -314,6 +320,11 @@ class MeshNode:
                 for dst in self.membership.random_peers(1, now, include_dead=False):
                     if dst not in self._pulling:
                         out.append(self._push_pull(dst, None, join=False))
+        if now >= self._next_reconnect:
+            self._next_reconnect = now + cfg.reconnect_interval
+            dead = self.membership.random_dead()
+            if dead is not None and not left and dead not in self._pulling:
+                out.append(self._push_pull(dead, None, join=False))
         pulls = self.replication.tick(now)
         if not left:
             for host in pulls:
@@ -349,9 +360,22 @@ class MeshNode:
         return min(
             self._next_gossip,
             self._next_push_pull,
+            self._next_reconnect,
             self.membership.next_deadline(),
             r.next_deadline(),
         )
+
+    def deadlines(self) -> dict[str, float]:
+        """Each timer's next due time (diagnostics: what next_deadline() is made of)."""
+        r = self.replication
+        return {
+            "gossip": self._next_gossip,
+            "push_pull": self._next_push_pull,
+            "reconnect": self._next_reconnect,
+            "membership": self.membership.next_deadline(),
+            "gaps": r.next_deadline(),
+            "urgent": self._now if (r.want_push or r.pull_from) else math.inf,
+        }
 
     # ---- streams -------------------------------------------------------------------------------
 

@@ -150,14 +150,13 @@ class Replication:
         sync.log[(msg.origin, msg.seq)] = msg
         while len(sync.log) > self.config.delta_log_max:
             sync.log.popitem(last=False)
-        if not relay:
-            return
         item = encode_message(msg)
-        if len(item) <= self.datagram_budget:
+        if len(item) > self.datagram_budget:
+            # too big for a datagram: push-pulls to random peers carry it, hop by hop
+            self.want_push = True
+        elif relay:
             self.queue.queue(item)
             self.recent.append(item)
-        else:
-            self.want_push = True  # too big for a datagram: push-pull carries it
 
     def on_delta(self, msg: Delta, now: float, sender: str, relay: bool = True) -> bool:
         """A delta from the network; applied if it is the next of its origin, buffered if

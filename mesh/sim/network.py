@@ -52,6 +52,7 @@ class SimNetwork:
         self.delivered = 0
         self.dropped = 0
         self.events_processed = 0
+        self._spins = 0
 
     # ---- topology -----------------------------------------------------------------------------
 
@@ -140,7 +141,17 @@ class SimNetwork:
             if kind == _TICK:
                 addr = data
                 del self._scheduled[addr]
-                self._emit(addr, self.nodes[addr].tick(self.now))
+                node = self.nodes[addr]
+                self._emit(addr, node.tick(self.now))
+                if node.next_deadline() <= self.now:
+                    self._spins += 1
+                    if self._spins > 10_000:
+                        raise RuntimeError(
+                            f"{node.meta.host_id} keeps asking for a tick at {self.now}: "
+                            f"{node.deadlines()}"
+                        )
+                else:
+                    self._spins = 0
                 self._reschedule(addr)
             elif kind == _DGRAM:
                 src, dst, payload = data
