@@ -69,6 +69,15 @@ class ORMap(IndexedDotMap):
         if other._vkind is not self._vkind and other._vkind != self._vkind:
             raise TypeError(f"value types differ: {self._vkind!r} vs {other._vkind!r}")
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ORMap):
+            return NotImplemented
+        if other._vkind is not self._vkind and other._vkind != self._vkind:
+            return False
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
     def _empty_delta(self) -> ORMap:
         return self._okind.wrap_owned({}, CausalContext())
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import crdt
-from crdt import CRDT, HLC
+from crdt import CRDT, HLC, ORMap
 
 Path = tuple[Any, ...]
 
@@ -79,6 +79,20 @@ class Sim:
         for p, ids in know.items():
             mine.setdefault(p, set()).update(ids)
 
+    def _apply(self, i: int, delta: CRDT) -> None:
+        """Apply to replica i; for maps, check affected_keys covers every key that changed."""
+        st = self.states[i]
+        if not isinstance(st, ORMap):
+            st.apply(delta)
+            return
+        assert isinstance(delta, ORMap)
+        before = st.value()
+        affected = st.affected_keys(delta)
+        st.apply(delta)
+        after = st.value()
+        changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        assert changed <= affected, (changed, affected)
+
     def snapshot(self, i: int) -> None:
         c = self.states[i].copy()
         self.snapshots.append((c, crdt.encode(c)))
@@ -106,7 +120,7 @@ class Sim:
         if not self.ops:
             return
         op = self.ops[j % len(self.ops)]
-        self.states[i].apply(op.delta)
+        self._apply(i, op.delta)
         self._learn(i, op.knowledge())
         self.snapshot(i)
 
@@ -117,7 +131,7 @@ class Sim:
         group = chosen[0].delta.copy()
         for op in chosen[1:]:
             group = group.join(op.delta)
-        self.states[i].apply(group)
+        self._apply(i, group)
         for op in chosen:
             self._learn(i, op.knowledge())
         self.snapshot(i)
@@ -125,7 +139,7 @@ class Sim:
     def sync(self, i: int, j: int) -> None:
         if i == j:
             return
-        self.states[i].apply(self.states[j])
+        self._apply(i, self.states[j])
         self._learn(i, self.past[j])
         self.snapshot(i)
 
@@ -147,7 +161,7 @@ class Sim:
             inbox = list(self.ops) + rng.sample(self.ops, k=len(self.ops) // 3)
             rng.shuffle(inbox)
             for op in inbox:
-                self.states[i].apply(op.delta)
+                self._apply(i, op.delta)
                 self._learn(i, op.knowledge())
 
     def reference(self) -> CRDT:

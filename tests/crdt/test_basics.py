@@ -193,6 +193,13 @@ def test_type_checks() -> None:
         ORMap(ORMap)
 
 
+def test_maps_of_different_value_types_differ() -> None:
+    assert ORMap(LWWRegister) != ORMap(GCounter)
+    assert ORMap(LWWRegister) == ORMap(LWWRegister)
+    assert ORMap(lambda: ORMap(LWWRegister)) == ORMap(ORMap(LWWRegister))
+    assert crdt.encode(ORMap(LWWRegister)) != crdt.encode(ORMap(GCounter))
+
+
 def test_codec_roundtrip_each_type() -> None:
     g = GCounter()
     g.apply(g.increment("a", 2))
