@@ -219,3 +219,26 @@ def test_decode_rejects_garbage() -> None:
             crdt.decode(bad)
     with pytest.raises(DecodeError):
         crdt.decode("text")  # type: ignore[arg-type]
+
+
+def test_several_changes_in_one_update() -> None:
+    """The pattern of a topology table: apply each field's delta to the view, return the join."""
+    t = ORMap(lambda: ORMap(LWWRegister))
+    t.apply(t.update("a", "obj", lambda o: o.update("a", "keep", lambda r: r.assign("a", 0))))
+
+    def change(obj: ORMap) -> ORMap:
+        acc = None
+        for name, value in (("x", 1), ("y", 2), ("z", 3)):
+            d = obj.update("a", name, lambda r, v=value: r.assign("a", v))
+            obj.apply(d)
+            acc = d if acc is None else acc.join(d)
+        assert acc is not None
+        return acc
+
+    d = t.update("a", "obj", change)
+    other = ORMap(lambda: ORMap(LWWRegister))
+    other.apply(d)
+    t.apply(d)
+    assert t.value() == {"obj": {"keep": 0, "x": 1, "y": 2, "z": 3}}
+    assert other.value() == {"obj": {"x": 1, "y": 2, "z": 3}}
+    assert len({dot for dot in d.context.dots()}) == 3  # three fresh dots, nothing else
