@@ -135,7 +135,8 @@ def _reason(reason: object) -> str:
 
 
 def _error_message(e: urllib.error.HTTPError) -> str:
-    """The server's message: {"error": ...} if JSON, else the text, else the reason."""
+    """The server's message: {"error": ..., "field": ...} if JSON, else the text, else the
+    reason."""
     try:
         raw = e.read(64 * 1024)
     except OSError:
@@ -143,6 +144,9 @@ def _error_message(e: urllib.error.HTTPError) -> str:
     try:
         obj = json.loads(raw)
         if isinstance(obj, dict) and isinstance(obj.get("error"), str):
+            field = obj.get("field")  # the input field to blame, if the server names one
+            if isinstance(field, str) and field:
+                return f"{field}: {obj['error']}"
             return str(obj["error"])
     except (ValueError, RecursionError):
         pass

@@ -26,6 +26,9 @@ class ResourceSpec:
     aliases: tuple[str, ...] = ()  # e.g. ("bridge", "br")
     update_method: str = "PATCH"  # partial update; "PUT" for replace-style APIs
     prefix: str = "/v1"
+    # fields offered as `--field-name VALUE` on create and update (read like --set values)
+    fields: tuple[str, ...] = ()
+    command: str = ""  # command name when it differs from kind ("port-groups")
 
 
 class ResourceClient:
@@ -97,9 +100,22 @@ def parse_fields(body: str | None, sets: Sequence[str] | None, read_stdin: Any) 
     return obj
 
 
-def register_resource(sub: SubCommands, spec: ResourceSpec) -> None:
-    """Add `meshctl <kind> list|show|create|update|delete`."""
-    group = sub.group(spec.kind, spec.help or f"manage {spec.kind}", aliases=spec.aliases)
+def field_option(field: str) -> str:
+    """The command-line option of a field: `tenant_id` -> `--tenant-id`."""
+    return "--" + field.replace("_", "-")
+
+
+def _field_sets(spec: ResourceSpec, args: argparse.Namespace) -> list[str]:
+    """`--field-name VALUE` options given, as --set assignments (before the explicit ones)."""
+    sets = [f"{f}={v}" for f in spec.fields if (v := getattr(args, f"field_{f}", None)) is not None]
+    return sets + list(args.set or ())
+
+
+def register_resource(sub: SubCommands, spec: ResourceSpec) -> SubCommands:
+    """Add `meshctl <kind> list|show|create|update|delete`; returns the command group so
+    that callers can add more subcommands to it (e.g. `ports link`)."""
+    name = spec.command or spec.kind
+    group = sub.group(name, spec.help or f"manage {spec.kind}", aliases=spec.aliases)
 
     def client(ctx: Context) -> ResourceClient:
         return ResourceClient(ctx.api, spec)
@@ -113,13 +129,14 @@ def register_resource(sub: SubCommands, spec: ResourceSpec) -> None:
         return 0
 
     def do_create(ctx: Context, args: argparse.Namespace) -> int:
-        _print(ctx, client(ctx).create(parse_fields(args.object, args.set, ctx.read_stdin)))
+        fields = parse_fields(args.object, _field_sets(spec, args), ctx.read_stdin)
+        _print(ctx, client(ctx).create(fields))
         return 0
 
     def do_update(ctx: Context, args: argparse.Namespace) -> int:
-        fields = parse_fields(args.object, args.set, ctx.read_stdin)
+        fields = parse_fields(args.object, _field_sets(spec, args), ctx.read_stdin)
         if not fields:
-            raise UsageError("nothing to update: give a JSON object or --set FIELD=VALUE")
+            raise UsageError("nothing to update: give a JSON object, --set FIELD=VALUE or --FIELD")
         _print(ctx, client(ctx).update(args.id, fields))
         return 0
 
@@ -135,15 +152,23 @@ def register_resource(sub: SubCommands, spec: ResourceSpec) -> None:
     p = group.add("show", f"show one of the {spec.kind}", do_show, aliases=["get"])
     p.add_argument("id")
     p = group.add("create", f"create one of the {spec.kind}", do_create)
-    p.add_argument("object", nargs="?", help="a JSON object ('-' reads standard input)")
-    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="set one field")
+    _object_arguments(p, spec)
     p = group.add("update", f"change one of the {spec.kind}", do_update)
     p.add_argument("id")
-    p.add_argument("object", nargs="?", help="a JSON object ('-' reads standard input)")
-    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="set one field")
+    _object_arguments(p, spec)
     p = group.add("delete", f"delete one of the {spec.kind}", do_delete, aliases=["del", "rm"])
     p.add_argument("id")
     p.add_argument("-f", "--force", action="store_true", help="no error if it does not exist")
+    return group
+
+
+def _object_arguments(p: argparse.ArgumentParser, spec: ResourceSpec) -> None:
+    p.add_argument("object", nargs="?", help="a JSON object ('-' reads standard input)")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="set one field")
+    for f in spec.fields:
+        p.add_argument(
+            field_option(f), dest=f"field_{f}", metavar="VALUE", help=f"set {f} (like --set)"
+        )
 
 
 def _print(ctx: Context, body: Any) -> None:

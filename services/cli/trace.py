@@ -1,0 +1,185 @@
+"""`meshctl trace`: simulate one packet through the virtual topology (POST /v1/trace) and
+show the walk as one line per hop, then the decision, the egress ports and the packet out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mesh.cli.errors import CliError, UsageError
+from mesh.cli.http import quote
+from mesh.cli.output import cell, table
+from mesh.cli.parser import Context, SubCommands
+from services.simulation.packet import FIELD_NAMES
+
+#: packet fields given as numbers on the command line (the others are text: MAC, IP, ...)
+INT_FIELDS = frozenset(
+    {"ethertype", "vlan", "ttl", "src_port", "dst_port", "icmp_type", "icmp_code", "arp_op"}
+)
+#: hop kind -> the collection its device id belongs to
+HOP_KINDS = {"port": "ports", "bridge": "bridges", "router": "routers", "chain": "chains"}
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _proto(text: str) -> str | int:
+    return int(text) if text.isdigit() else text
+
+
+def register(sub: SubCommands) -> None:
+    p = sub.add(
+        "trace",
+        "simulate a packet entering a virtual port and show its path",
+        do_trace,
+        description=(
+            "Simulate a packet entering a virtual port (POST /v1/trace) and show each hop "
+            "(port, device, chain), the decision, the egress ports and the packet out. The "
+            "packet is a JSON object argument ('-' reads standard input) and/or options; "
+            "--eth-src defaults to the ingress port's MAC."
+        ),
+    )
+    p.add_argument("--ingress-port", required=True, metavar="PORT_ID", help="where it enters")
+    p.add_argument("packet", nargs="?", help="the packet as a JSON object ('-' = stdin)")
+    for name in FIELD_NAMES:
+        kind: Any = _int if name in INT_FIELDS else _proto if name == "proto" else str
+        p.add_argument(
+            "--" + name.replace("_", "-"), dest=f"pkt_{name}", type=kind, metavar=_metavar(name)
+        )
+
+
+def _metavar(name: str) -> str:
+    if name in INT_FIELDS:
+        return "N"
+    if name in ("eth_src", "eth_dst", "arp_sha", "arp_tha"):
+        return "MAC"
+    if name in ("ip_src", "ip_dst", "arp_spa", "arp_tpa"):
+        return "IP"
+    return {"proto": "tcp|udp|icmp|N", "fragment": "no|first|later"}.get(name, "VALUE")
+
+
+def packet_from_args(args: argparse.Namespace, read_stdin: Any) -> dict[str, Any]:
+    """The JSON packet argument merged with the field options (options win)."""
+    packet: dict[str, Any] = {}
+    if args.packet is not None:
+        text = read_stdin() if args.packet == "-" else args.packet
+        try:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
+            raise UsageError("the packet argument is not valid JSON") from None
+        if not isinstance(parsed, dict):
+            raise UsageError("the packet argument must be a JSON object")
+        packet = parsed
+    for name in FIELD_NAMES:
+        value = getattr(args, f"pkt_{name}")
+        if value is not None:
+            packet[name] = value
+    return packet
+
+
+def do_trace(ctx: Context, args: argparse.Namespace) -> int:
+    if not args.ingress_port:
+        raise UsageError("empty --ingress-port")
+    packet = packet_from_args(args, ctx.read_stdin)
+    if "eth_src" not in packet:
+        port = ctx.api.get(f"/v1/ports/{quote(args.ingress_port)}").json()
+        if isinstance(port, dict) and isinstance(port.get("mac"), str):
+            packet["eth_src"] = port["mac"]
+    result = ctx.api.post("/v1/trace", {"ingress_port": args.ingress_port, "packet": packet})
+    body = result.json()
+    if ctx.out.json:
+        ctx.out.data(body)
+        return 0
+    if not isinstance(body, dict):
+        raise CliError("unexpected /v1/trace answer: not an object")
+    ctx.out.line(render(body, _names(ctx, body)))
+    return 0
+
+
+def _names(ctx: Context, body: Mapping[str, Any]) -> dict[str, str]:
+    """id -> name of the objects the trace mentions (best effort: ids if a lookup fails)."""
+    hops = body.get("hops") or []
+    kinds = {HOP_KINDS[h.get("kind")] for h in hops if h.get("kind") in HOP_KINDS}
+    if body.get("egress_ports"):
+        kinds.add("ports")
+    if any(h.get("rule") for h in hops):
+        kinds.add("rules")
+    names: dict[str, str] = {}
+    for kind in sorted(kinds):
+        try:
+            objs = ctx.api.get(f"/v1/{kind}").json()
+        except CliError:
+            continue
+        for obj in objs if isinstance(objs, list) else ():
+            if isinstance(obj, dict) and obj.get("name") and isinstance(obj.get("id"), str):
+                names[obj["id"]] = str(obj["name"])
+    return names
+
+
+def label(oid: Any, names: Mapping[str, str]) -> str:
+    """`name (id prefix)` for a named object, else its id."""
+    if not isinstance(oid, str) or not oid:
+        return cell(oid)
+    name = names.get(oid)
+    return f"{cell(name)} ({oid[:8]})" if name else oid
+
+
+def packet_text(packet: Any) -> str:
+    """`field=value` pairs in header order."""
+    if not isinstance(packet, dict):
+        return cell(packet)
+    order = {n: i for i, n in enumerate(FIELD_NAMES)}
+    keys = sorted(packet, key=lambda k: (order.get(k, len(order)), k))
+    return " ".join(f"{k}={cell(packet[k])}" for k in keys)
+
+
+def render(body: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """The trace for people: the hop table, then decision, reason, egress and packet out."""
+    hops = [h for h in body.get("hops") or [] if isinstance(h, dict)]
+    rows = [
+        {
+            "n": i,
+            "kind": h.get("kind"),
+            "device": label(h.get("device"), names),
+            "action": h.get("action"),
+            "rule": label(h.get("rule"), names) if h.get("rule") else None,
+            "reason": h.get("reason"),
+        }
+        for i, h in enumerate(hops, 1)
+    ]
+    cols = (
+        ("#", "n"),
+        ("KIND", "kind"),
+        ("DEVICE", "device"),
+        ("ACTION", "action"),
+        ("RULE", "rule"),
+        ("REASON", "reason"),
+    )
+    lines = [table(rows, cols), ""]
+    lines.append(f"decision:     {cell(body.get('decision'))}")
+    if body.get("reason"):
+        lines.append(f"reason:       {cell(body.get('reason'))}")
+    ports = body.get("egress_ports") or []
+    lines.append(f"egress ports: {', '.join(label(p, names) for p in ports) or '-'}")
+    for e in body.get("egress") or []:
+        if isinstance(e, dict):
+            where = f"{cell(e.get('host_id'))}/{cell(e.get('interface'))}"
+            rewrites = ",".join(str(r) for r in e.get("rewrites") or []) or "-"
+            lines.append(
+                f"  {label(e.get('port_id'), names)}: host/interface {where}, "
+                f"tunnel key {cell(e.get('tunnel_key'))}, rewrites {rewrites}"
+            )
+    lines.append(f"packet out:   {packet_text(body.get('packet_out'))}")
+    for g in body.get("generated") or []:
+        if isinstance(g, dict):
+            lines.append(
+                f"generated:    {cell(g.get('reason'))} out of {label(g.get('port_id'), names)}: "
+                f"{packet_text(g.get('packet'))}"
+            )
+    return "\n".join(lines)
