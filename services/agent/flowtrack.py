@@ -21,7 +21,7 @@ class TrackedFlow:
     tags: frozenset[Tag]
     installed: float
     deadline: float
-    summary: str  # one line for /v1/flows: what it matched and did
+    summary: object = None  # what /v1/flows says about it (formatted only when asked)
 
 
 class FlowTracker:

@@ -491,10 +491,7 @@ class PacketPath:
                 self.counters["install_failures"] += 1
                 log.warning("flow not installed: %s", exc)
             return None
-        summary = f"{decision.value}: {_actions_str(plan.actions)}"
-        if plan.error:
-            summary += f" ({plan.error})"
-        flow = TrackedFlow(ufid, plan.tags, now, now + plan.hard_timeout, summary)
+        flow = TrackedFlow(ufid, plan.tags, now, now + plan.hard_timeout, (decision, plan.error))
         for victim in self.tracker.add(flow):
             await self._delete(victim)
             self.counters["flows_evicted"] += 1
@@ -538,7 +535,7 @@ class PacketPath:
             if tracked is not None:
                 item["expires_in"] = round(max(0.0, tracked.deadline - now), 1)
                 item["tags"] = len(tracked.tags)
-                item["summary"] = tracked.summary
+                item["summary"] = _summary(tracked.summary)
             elif f.ufid in tunnel_ufids:
                 item["summary"] = f"tunnel egress to port {tunnel_ufids[f.ufid]}"
             out.append(item)
@@ -570,6 +567,12 @@ class PacketPath:
             "counters": dict(sorted(self.counters.items())),
             "upcall_latency_us": {"p50": pct(0.5), "p99": pct(0.99)},
         }
+
+
+def _summary(info: object) -> str:
+    if isinstance(info, tuple) and len(info) == 2 and isinstance(info[0], Decision):
+        return info[0].value + (f" ({info[1]})" if info[1] else "")
+    return str(info)
 
 
 def _actions_str(actions: Sequence[Action]) -> str:

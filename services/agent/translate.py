@@ -203,31 +203,34 @@ def flow_mask(sim_mask: int, key: FlowKey) -> FlowMask:
 # --------------------------------------------------------------------------- actions
 
 
+_ETH = frozenset(("eth_src", "eth_dst"))
+_IP = frozenset(("ip_src", "ip_dst", "ttl"))
+_L4 = frozenset(("src_port", "dst_port"))
+_SETTABLE = _ETH | _IP | _L4 | {"vlan"}
+
+
 def rewrite_actions(before: Packet, after: Packet) -> list[Action]:
     """Set-field actions that turn headers `before` into `after` (masked sets only)."""
-    changed = [n for n in FIELD_NAMES if getattr(before, n) != getattr(after, n)]
-    if not changed:
+    if before == after:
         return []
+    changed = {n for n, a, b in zip(FIELD_NAMES, before, after, strict=True) if a != b}
     acts: list[Action] = []
-    eth_bits = ("eth_src", "eth_dst")
-    ip_bits = ("ip_src", "ip_dst", "ttl")
-    l4_bits = ("src_port", "dst_port")
-    for name in changed:
-        if name not in eth_bits + ip_bits + l4_bits + ("vlan",):
-            raise TranslationError(f"the datapath cannot rewrite {name}")
+    bad = changed - _SETTABLE
+    if bad:
+        raise TranslationError(f"the datapath cannot rewrite {min(bad)}")
     if "vlan" in changed:
         if before.vlan is not None:
             acts.append(PopVlan())
         if after.vlan is not None:
             acts.append(PushVlan(tci=after.vlan))
-    if any(n in changed for n in eth_bits):
+    if changed & _ETH:
         acts.append(
             SetMasked(
                 EthernetKey(after.eth_src, after.eth_dst),
                 EthernetKey(U48 if "eth_src" in changed else 0, U48 if "eth_dst" in changed else 0),
             )
         )
-    if any(n in changed for n in ip_bits):
+    if changed & _IP:
         if after.ip_src is None or after.ip_dst is None or after.ttl is None:
             raise TranslationError("IP rewrite of a packet without IP")
         acts.append(
@@ -240,7 +243,7 @@ def rewrite_actions(before: Packet, after: Packet) -> list[Action]:
                 ),
             )
         )
-    if any(n in changed for n in l4_bits):
+    if changed & _L4:
         sp, dp = after.src_port or 0, after.dst_port or 0
         msk = (U16 if "src_port" in changed else 0, U16 if "dst_port" in changed else 0)
         if after.proto == pk.PROTO_TCP:

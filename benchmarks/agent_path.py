@@ -1,0 +1,229 @@
+"""Flow setup through the agent's packet path on the userspace datapath.
+
+Two measurements, each the median of several runs:
+- ``direct``: upcalls handed to PacketPath.handle (simulate -> translate -> install ->
+  execute of the real frame through a veth port); rate of new flows per second on one core,
+  and latency of one miss to an installed flow (p50/p99).
+- ``wire``: frames injected on the VM side of a veth, read by the datapath (AF_PACKET), missed,
+  queued, handled by the worker; new flows per second end to end (the injector shares the core).
+
+Every flow is distinct: the router's inbound chain reads the TCP destination port, which
+varies per flow. Needs root (a network namespace named vnmbench-*, removed at the end).
+Usage: .venv/bin/python benchmarks/agent_path.py [--flows N] [--runs R] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from datapath.api import Upcall, UpcallKind
+from datapath.netns import in_netns
+from datapath.packet import build
+from datapath.userspace.datapath import UserspaceDatapath
+from services.agent.packet_path import PacketPath, PathConfig
+from services.agent.translate import key_of
+from services.demo.netlab import sh
+from services.simulation import DictStateView
+from services.simulation.packet import PROTO_TCP, Packet
+from services.simulation.result import StateUpdate
+from services.simulation.state import StateView
+from services.topology.addr import parse_ip
+from services.topology.builder import TopologyBuilder
+from services.topology.snapshot import Topology
+
+
+class Sources:
+    """In-memory topology and state (the replicated tables are not what is measured)."""
+
+    def __init__(self, topo: Topology) -> None:
+        self.topo = topo
+        self.view = DictStateView()
+
+    def topology(self) -> Topology:
+        return self.topo
+
+    def state(self) -> StateView:
+        return self.view
+
+    def underlay(self) -> dict[str, int]:
+        return {"h1": parse_ip("10.251.0.1")}
+
+    def commit(self, updates: Sequence[StateUpdate]) -> None:
+        self.view = self.view.apply(updates)
+
+
+def topology() -> tuple[Topology, dict[str, str]]:
+    b = TopologyBuilder("bench")
+    ids = {"bA": b.bridge("A"), "bB": b.bridge("B"), "r": b.router("A")}
+    ids["a1"] = b.port(ids["bA"], binding={"host_id": "h1", "interface": "bt1"},
+                       addresses=["10.0.1.11"], mac="02:00:00:00:01:0b")  # fmt: skip
+    ids["b1"] = b.port(ids["bB"], binding={"host_id": "h1", "interface": "bt2"},
+                       addresses=["10.0.2.21"], mac="02:00:00:00:02:15")  # fmt: skip
+    ids["rA"], _ = b.attach(ids["r"], ids["bA"], "10.0.1.1/24")
+    ids["rB"], _ = b.attach(ids["r"], ids["bB"], "10.0.2.1/24")
+    b.route(ids["r"], "10.0.1.0/24", next_hop_port=ids["rA"])
+    b.route(ids["r"], "10.0.2.0/24", next_hop_port=ids["rB"])
+    chain = b.chain("A")
+    b.rule(chain, 1, "drop", proto="tcp", dst_port=[23, 23])
+    b.update("routers", ids["r"], inbound_chain_id=chain)
+    return b.build(), ids
+
+
+def frame(topo: Topology, ids: dict[str, str], dport: int) -> tuple[Packet, bytes]:
+    src_mac = topo.ports[ids["a1"]].mac
+    router_mac = topo.ports[ids["rA"]].mac
+    pkt = Packet(
+        eth_src=src_mac,
+        eth_dst=router_mac,
+        ip_src=parse_ip("10.0.1.11"),
+        ip_dst=parse_ip("10.0.2.21"),
+        proto=PROTO_TCP,
+        ttl=64,
+        src_port=40000,
+        dst_port=dport,
+    )
+    raw = build.tcp_frame(src_mac, router_mac, pkt.ip_src or 0, pkt.ip_dst or 0, 40000, dport, 0x02)
+    return pkt, raw
+
+
+async def run_direct(ns: str, n: int) -> dict[str, float]:
+    topo, ids = topology()
+    dp = UserspaceDatapath("bench", netns=ns)
+    path = PacketPath(dp, "h1", Sources(topo), PathConfig(max_flows=n + 100))
+    await path.start()
+    try:
+        port = path.bindings[ids["a1"]].port_no
+        ups = []
+        for i in range(n):
+            pkt, raw = frame(topo, ids, 1024 + i)
+            ups.append(Upcall(UpcallKind.MISS, key_of(pkt, port), raw))
+        path.latencies.clear()
+        t0 = time.perf_counter()
+        for up in ups:
+            await path.handle_safely(up)
+        took = time.perf_counter() - t0
+        lat = sorted(path.latencies)
+        assert path.counters["flows_installed"] >= n, dict(path.counters)
+        assert not path.counters["upcall_errors"], dict(path.counters)
+        return {
+            "rate": n / took,
+            "p50_us": lat[len(lat) // 2] * 1e6,
+            "p99_us": lat[int(len(lat) * 0.99)] * 1e6,
+        }
+    finally:
+        await path.stop()
+        await dp.close()
+
+
+async def run_wire(ns: str, n: int) -> dict[str, float]:
+    topo, ids = topology()
+    dp = UserspaceDatapath("bench", netns=ns, upcall_queue=n + 10)
+    path = PacketPath(dp, "h1", Sources(topo), PathConfig(max_flows=n + 100, queue_size=n + 10))
+    await path.start()
+    with in_netns(ns):
+        inj = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        inj.bind(("bv1", 0))
+    try:
+        raws = [frame(topo, ids, 1024 + i)[1] for i in range(n)]
+        t0 = time.perf_counter()
+        for i, raw in enumerate(raws):
+            inj.send(raw)
+            if i % 64 == 63:
+                await asyncio.sleep(0)  # let the datapath read (same core, same loop)
+        deadline = time.monotonic() + 60
+        while path.counters["flows_installed"] < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+        took = time.perf_counter() - t0
+        done = path.counters["flows_installed"]
+        return {"rate": done / took, "installed": done, "lost": float(dp.lost)}
+    finally:
+        inj.close()
+        await path.stop()
+        await dp.close()
+
+
+def setup_ns() -> str:
+    ns = f"vnmbench-{uuid.uuid4().hex[:6]}"
+    sh("ip", "netns", "add", ns)
+    sh("ip", "-n", ns, "link", "set", "lo", "up")
+    for i in (1, 2):
+        sh(
+            "ip",
+            "-n",
+            ns,
+            "link",
+            "add",
+            "name",
+            f"bt{i}",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            f"bv{i}",
+        )
+        sh("ip", "-n", ns, "link", "set", f"bt{i}", "up")
+        sh("ip", "-n", ns, "link", "set", f"bv{i}", "up")
+    return ns
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--flows", type=int, default=5000, help="new flows per run")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("agent_path: needs root (network namespace)", file=sys.stderr)
+        return 2
+    ns = setup_ns()
+    try:
+        direct = [asyncio.run(run_direct(ns, args.flows)) for _ in range(args.runs)]
+        wire = [asyncio.run(run_wire(ns, args.flows)) for _ in range(args.runs)]
+    finally:
+        sh("ip", "netns", "del", ns, check=False)
+
+    def med(rows: list[dict[str, float]], k: str) -> float:
+        return round(statistics.median(r[k] for r in rows), 1)
+
+    out = {
+        "backend": "userspace",
+        "flows_per_run": args.flows,
+        "runs": args.runs,
+        "direct_flows_per_s": med(direct, "rate"),
+        "direct_latency_p50_us": med(direct, "p50_us"),
+        "direct_latency_p99_us": med(direct, "p99_us"),
+        "wire_flows_per_s": med(wire, "rate"),
+        "wire_upcalls_lost": med(wire, "lost"),
+        "target_flows_per_s": 10000,
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"agent packet path, userspace datapath, {args.flows} new flows x {args.runs} runs")
+        d50, d99 = out["direct_latency_p50_us"], out["direct_latency_p99_us"]
+        print(
+            "  direct (upcall -> simulate -> translate -> install -> execute): "
+            f"{out['direct_flows_per_s']:.0f} flows/s, latency p50 {d50:.0f} us, p99 {d99:.0f} us"
+        )
+        print(
+            "  wire (veth -> AF_PACKET -> miss -> queue -> worker): "
+            f"{out['wire_flows_per_s']:.0f} flows/s, upcalls lost {out['wire_upcalls_lost']:.0f}"
+        )
+        print("  target: >= 10000 new flows/s per core")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
