@@ -87,6 +87,7 @@ class Membership:
         self._relays: dict[int, _Relay] = {}
         self._seq = rng.getrandbits(24)
         self._suspects: set[str] = set()
+        self._next_reap = math.inf
 
     # ---- views --------------------------------------------------------------------------
 
@@ -164,6 +165,8 @@ class Membership:
     def _set_state(self, rec: _Record, state: MemberState, now: float) -> None:
         rec.state = state
         rec.changed_at = now
+        if state in _GONE:
+            self._next_reap = min(self._next_reap, now + self.config.dead_reap_time)
         self._set_live(rec.meta.host_id, state not in _GONE)
         if state is MemberState.SUSPECT:
             self._suspects.add(rec.meta.host_id)
@@ -403,13 +406,16 @@ class Membership:
         return out
 
     def _reap(self, now: float) -> None:
-        if len(self.records) == len(self._peers):
+        if now < self._next_reap:
             return
         reap = self.config.dead_reap_time
-        for host in [
-            h for h, r in self.records.items() if r.state in _GONE and r.changed_at + reap <= now
-        ]:
-            del self.records[host]
+        self._next_reap = math.inf
+        for host, rec in list(self.records.items()):
+            if rec.state in _GONE:
+                if rec.changed_at + reap <= now:
+                    del self.records[host]
+                else:
+                    self._next_reap = min(self._next_reap, rec.changed_at + reap)
 
     def next_deadline(self) -> float:
         """Earliest time tick() has work."""
@@ -427,11 +433,7 @@ class Membership:
             s = self.records[host].suspicion
             if s is not None:
                 when = min(when, s.deadline())
-        if len(self.records) > len(self._peers):
-            gone = [r.changed_at for r in self.records.values() if r.state in _GONE]
-            if gone:
-                when = min(when, min(gone) + self.config.dead_reap_time)
-        return when
+        return min(when, self._next_reap)
 
     # ---- leave and external mode ----------------------------------------------------------
 

@@ -332,10 +332,10 @@ class MeshNode:
                 if addr is not None and addr not in self._pulling:
                     out.append(self._push_pull(addr, host, join=False))
             if self.replication.want_push:
-                self.replication.want_push = False
                 for dst in self.membership.random_peers(cfg.gossip_fanout, now, False):
                     if dst not in self._pulling:
                         out.append(self._push_pull(dst, None, join=False))
+        self.replication.want_push = False
         self.queue.prune(max(cfg.queue_min_depth, 2 * self.membership.live_count()))
         return out
 

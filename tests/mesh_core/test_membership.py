@@ -161,3 +161,22 @@ def test_key_rotation_mid_run_keeps_the_mesh_whole() -> None:
     dead = [e for n in net.live() for e in member_events(n) if e.member.state is MemberState.DEAD]
     assert dead == []
     assert all(r.keys == [k2] for r in rings)
+
+
+def test_external_membership_mode_replicates_without_swim() -> None:
+    net = cluster(6, seed=9)
+    metas = [n.meta for n in net.live()]
+    for n in net.live():
+        n.set_external_members(metas[:5])  # member 5 is not in the external list
+    net.run_until(2.0)
+    w = node(net, 0)
+    assert state_of(w, metas[5].host_id) is MemberState.LEFT
+    net.crash(node(net, 4).meta.gossip)  # the outside source decides, not SWIM probes
+    write(net, w, lambda: w.tables["kv"].put("x", 1))
+    net.run_until(net.now + 30.0)
+    assert state_of(w, metas[4].host_id) is MemberState.ALIVE
+    assert all(node(net, i).tables["kv"].get("x") == 1 for i in range(4))
+    assert w.metrics.messages_out["ping"] == 0
+    w.set_external_members([*metas[:4], metas[5]])
+    assert state_of(w, metas[4].host_id) is MemberState.LEFT
+    assert state_of(w, metas[5].host_id) is MemberState.ALIVE
