@@ -21,6 +21,7 @@ def register(subparsers: Any, run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--tunnel-ip",
         dest="underlay",
+        metavar="ADDR",
         help="this host's tunnel endpoint (VXLAN) address, advertised to peers (default: "
         "the gossip address; same as --underlay)",
     )

@@ -152,6 +152,7 @@ class PacketPath:
         self._tasks: list[asyncio.Task[None]] = []
         self._bind_pending = False
         self._last_error_log = 0.0
+        self._local: LocalView | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -162,6 +163,7 @@ class PacketPath:
         )
         self.tunnel_no = info.port_no
         self._underlay = self.src.underlay()
+        self._local = None
         self._topo = self.src.topology()
         await self.sync_bindings()
         loop = asyncio.get_running_loop()
@@ -278,6 +280,7 @@ class PacketPath:
                 h for h in new.keys() | self._underlay.keys() if new.get(h) != self._underlay.get(h)
             }
             self._underlay = new
+            self._local = None
             await self.invalidate({("host", h) for h in changed})
             if self.host_id in changed:
                 await self.sync_bindings(force_tunnel_flows=True)
@@ -285,7 +288,13 @@ class PacketPath:
     # ------------------------------------------------------------------ bindings
 
     def local_view(self) -> LocalView:
-        """What translation needs of this host right now."""
+        """What translation needs of this host right now (cached until bindings or peers
+        change)."""
+        if self._local is None:
+            self._local = self._make_local_view()
+        return self._local
+
+    def _make_local_view(self) -> LocalView:
         return LocalView(
             host_id=self.host_id,
             port_numbers={pid: b.port_no for pid, b in self.bindings.items()},
@@ -322,6 +331,7 @@ class PacketPath:
                     continue
                 bound_opt = _Binding(pid, ifname, info.port_no)
                 self.bindings[pid] = bound_opt
+                self._local = None
                 self.by_port_no[info.port_no] = pid
                 self.counters["ports_bound"] += 1
                 log.info("bound port %s to %s (datapath port %d)", pid, ifname, info.port_no)
@@ -335,6 +345,7 @@ class PacketPath:
         self.by_tunnel_key.pop(bound.tunnel_key, None)
         self.bindings.pop(bound.port_id, None)
         self.by_port_no.pop(bound.port_no, None)
+        self._local = None
         with contextlib.suppress(DatapathError):
             await self.dp.remove_port(bound.port_no)
         self.counters["ports_unbound"] += 1
