@@ -32,9 +32,12 @@ class CausalContext:
     @classmethod
     def from_dots(cls, dots: Iterable[Dot]) -> CausalContext:
         """A context holding exactly `dots`."""
-        c = cls()
+        c = cls.__new__(cls)
+        c._vv = {}
+        c._cloud = set()
+        add = c.add
         for d in dots:
-            c.add(d)
+            add(d)
         return c
 
     # -- queries -------------------------------------------------------------------------
@@ -107,16 +110,17 @@ class CausalContext:
     def update(self, other: CausalContext) -> None:
         """Join `other` into this context in place."""
         vv = self._vv
-        changed = False
+        raised = False
         for r, n in other._vv.items():
             if n > vv.get(r, 0):
                 vv[r] = n
-                changed = True
-        if other._cloud:
-            self._cloud.update(other._cloud)
-            changed = True
-        if changed and self._cloud:
+                raised = True
+        if raised and self._cloud:
             self._compact()
+        if other._cloud:
+            add = self.add
+            for d in other._cloud:
+                add(d)
 
     def _compact(self) -> None:
         cloud = self._cloud

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 from crdt.base import CRDT, CausalCRDT, CausalKind, StoreKind, TypeKind
 from crdt.context import CausalContext
@@ -89,9 +89,10 @@ class ORMap(IndexedDotMap):
         check_key(key)
         s = self._store.get(key)
         vk = self._vkind
-        if isinstance(vk, CausalKind):
-            st = vk.store
-            view = vk.wrap(st.empty if s is None else s, self._ctx.copy())
+        if vk.causal:
+            ck = cast(CausalKind, vk)
+            st = ck.store
+            view = ck.wrap(st.empty if s is None else s, self._ctx.copy())
             d = fn(view)
             if not isinstance(d, CausalCRDT) or d.kind() != vk:
                 raise TypeError(f"update function must return a {vk!r} delta, got {d!r}")
@@ -106,12 +107,12 @@ class ORMap(IndexedDotMap):
             return self._okind.wrap_owned({key: dstore} if dstore else {}, ctx)
         cur = self._joined(s) if s is not None else vk.new()
         d = fn(cur.copy())
-        if not isinstance(d, CRDT) or d.kind() != vk:
+        if type(d) is not type(cur):  # non-causal kinds are one per class
             raise TypeError(f"update function must return a {vk!r} delta, got {d!r}")
         new = cur.join(d)
         dot = self._ctx.next_dot(replica)
-        ctx = CausalContext.from_dots(chain(s if s is not None else (), (dot,)))
-        return self._okind.wrap_owned({key: {dot: new}}, ctx)
+        ctx = CausalContext.from_dots(chain(s[::2] if s is not None else (), (dot,)))
+        return self._okind.wrap_owned({key: (dot, new)}, ctx)
 
     def remove(self, replica: str, key: Key) -> ORMap:
         """Delta removing `key` as observed here; a concurrent update of it survives."""
@@ -123,11 +124,12 @@ class ORMap(IndexedDotMap):
         return self._okind.wrap_owned({}, CausalContext.from_dots(sd(s)))
 
     # -- reads -----------------------------------------------------------------------------
-    def _joined(self, s: Any) -> CRDT:
-        it = iter(s.values())
-        v: CRDT = next(it)
-        for x in it:
-            v = v.join(x)
+    @staticmethod
+    def _joined(s: Any) -> CRDT:
+        """The join of the states in a non-causal entry (dot, state, dot, state, ...)."""
+        v: CRDT = s[1]
+        for i in range(3, len(s), 2):
+            v = v.join(s[i])
         return v
 
     def get(self, key: Key) -> Any:
@@ -141,8 +143,8 @@ class ORMap(IndexedDotMap):
         vk = self._vkind
         if isinstance(vk, CausalKind):
             return vk.wrap(s, self._ctx.copy())
-        if len(s) == 1:
-            return next(iter(s.values())).copy()
+        if len(s) == 2:
+            return s[1].copy()
         return self._joined(s)
 
     def keys(self) -> set[Any]:
@@ -207,13 +209,7 @@ class ORMapKind(IndexedKind):
             vo = vk.value_of
             return {k: vo(s) for k, s in store.items()}
         out: dict[Any, Any] = {}
+        joined = ORMap._joined
         for k, s in store.items():
-            if len(s) == 1:
-                out[k] = next(iter(s.values())).value()
-            else:
-                it = iter(s.values())
-                v = next(it)
-                for x in it:
-                    v = v.join(x)
-                out[k] = v.value()
+            out[k] = s[1].value() if len(s) == 2 else joined(s).value()
         return out

@@ -136,8 +136,18 @@ class DotFunStore(_FunStore):
         return out
 
 
-class LatticeFunStore(_FunStore):
-    """dict[Dot, CRDT state]: wraps a non-causal type (counter, LWW register) as a map value.
+def _flat(m: dict[Dot, Any]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for d in sorted(m):
+        out.append(d)
+        out.append(m[d])
+    return tuple(out)
+
+
+class LatticeFunStore(StoreKind):
+    """Dot -> CRDT state, as a flat tuple (dot, state, dot, state, ...) sorted by dot (a
+    one-entry dict would cost four times the memory). Wraps a non-causal type (counter, LWW
+    register) as a map value.
 
     Each update writes a fresh dot holding the key's whole new value state and supersedes
     the dots it saw; concurrent updates leave several dots, whose states are joined on read.
@@ -145,43 +155,74 @@ class LatticeFunStore(_FunStore):
     """
 
     __slots__ = ("vkind",)
+    empty: tuple[Any, ...] = ()
 
     def __init__(self, vkind: TypeKind) -> None:
         self.vkind = vkind
 
-    def same(self, v1: Any, v2: Any) -> bool:
-        return bool(v1 == v2)
-
     def join(self, s1: Any, c1: CausalContext, s2: Any, c2: CausalContext) -> Any:
-        # Fast path for the common shape, one dot on each side.
-        if len(s1) == 1 and len(s2) == 1:
-            [(d1, v1)] = s1.items()
-            [(d2, v2)] = s2.items()
+        if s1 is s2:
+            return s1
+        if len(s1) == 2 and len(s2) == 2:  # fast path: one dot on each side
+            d1, v1 = s1
+            d2, v2 = s2
             if d1 == d2:
                 if v1 is v2 or v1._same_write(v2):
                     return s1
-                return {d1: v1.join(v2)}
-        return super().join(s1, c1, s2, c2)
+                return (d1, v1.join(v2))
+            if c2.covers(d1) and not c1.covers(d2):
+                return s2  # the usual update: a new dot superseding the one seen
+        m1 = dict(zip(s1[::2], s1[1::2], strict=True))
+        m2 = dict(zip(s2[::2], s2[1::2], strict=True))
+        changed = False
+        for d in list(m1):
+            if d not in m2 and c2.covers(d):
+                del m1[d]
+                changed = True
+        for d, v2 in m2.items():
+            v1 = m1.get(d, _MISSING)
+            if v1 is _MISSING:
+                if not c1.covers(d):
+                    m1[d] = v2
+                    changed = True
+            elif v1 is not v2 and not v1._same_write(v2):
+                m1[d] = v1.join(v2)
+                changed = True
+        return _flat(m1) if changed else s1
 
-    def merge(self, v1: Any, v2: Any) -> Any:
-        return v1.join(v2)
+    def dots(self, s: Any) -> Iterable[Dot]:
+        return s[::2]  # type: ignore[no-any-return]
+
+    def eq(self, s1: Any, s2: Any) -> bool:
+        if s1 is s2:
+            return True
+        if len(s1) != len(s2):
+            return False
+        return all(s1[i] == s2[i] and s1[i + 1] == s2[i + 1] for i in range(0, len(s1), 2))
 
     def encode(self, s: Any, enc: Enc) -> Any:
         out: list[Any] = []
         body = self.vkind.encode_body
-        for d in sorted(s):
-            out.append(enc.r(d[0]))
+        r = enc.r
+        for i in range(0, len(s), 2):
+            d = s[i]
+            out.append(r(d[0]))
             out.append(d[1])
-            out.append(body(s[d], enc))
+            out.append(body(s[i + 1], enc))
         return out
 
     def decode(self, raw: Any, dec: Dec) -> Any:
         if type(raw) is not list or len(raw) % 3:
             raise DecodeError("bad dot-function")
-        out: dict[Dot, Any] = {}
         body = self.vkind.decode_body
         table = dec.table
         nt = len(table)
+        if len(raw) == 3:
+            ri, c = raw[0], raw[1]
+            if type(ri) is not int or not 0 <= ri < nt or type(c) is not int or c < 1:
+                raise DecodeError("bad dot")
+            return (Dot(table[ri], c), body(raw[2], dec))
+        out: dict[Dot, Any] = {}
         for i in range(0, len(raw), 3):
             ri, c = raw[i], raw[i + 1]
             if type(ri) is not int or not 0 <= ri < nt or type(c) is not int or c < 1:
@@ -190,7 +231,7 @@ class LatticeFunStore(_FunStore):
             if d in out:
                 raise DecodeError("duplicate dot")
             out[d] = body(raw[i + 2], dec)
-        return out
+        return _flat(out)
 
 
 class DotMapStore(StoreKind):
