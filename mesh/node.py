@@ -105,6 +105,7 @@ class MeshNode:
         self._streams: dict[int, _Stream] = {}
         self._stream_seq = rng.getrandbits(20)
         self._pulling: set[Address] = set()
+        self._seeds: list[Address] = []
         self._behind_since: float | None = None
         self._behind_last = -math.inf
         self._last_escalation = -math.inf
@@ -137,12 +138,8 @@ class MeshNode:
         self._clock(now)
         self.membership.left = False
         self.membership.announce()
-        out: list[Output] = []
-        for seed in seeds:
-            addr: Address = (seed[0], seed[1])
-            if addr != tuple(self.meta.gossip):
-                out.append(self._push_pull(addr, None, join=True))
-        return out
+        self._seeds = [(s[0], s[1]) for s in seeds if (s[0], s[1]) != tuple(self.meta.gossip)]
+        return [self._push_pull(addr, None, join=True) for addr in self._seeds]
 
     def leave(self, now: float) -> list[Output]:
         """Graceful leave: tell a few peers right away; keep ticking a little to spread it
@@ -325,6 +322,11 @@ class MeshNode:
             dead = self.membership.random_dead()
             if dead is not None and not left and dead not in self._pulling:
                 out.append(self._push_pull(dead, None, join=False))
+            if self.membership.live_count() == 1 and not left:
+                # alone: the seeds were unreachable when we joined (or we were cut off)
+                for seed in self._seeds:
+                    if seed not in self._pulling:
+                        out.append(self._push_pull(seed, None, join=True))
         pulls = self.replication.tick(now)
         if not left:
             for host in pulls:

@@ -180,3 +180,18 @@ def test_external_membership_mode_replicates_without_swim() -> None:
     w.set_external_members([*metas[:4], metas[5]])
     assert state_of(w, metas[4].host_id) is MemberState.LEFT
     assert state_of(w, metas[5].host_id) is MemberState.ALIVE
+
+
+def test_join_retries_seeds_that_were_unreachable() -> None:
+    net = cluster(3, seed=10)
+    seed_node = node(net, 0)
+    net.crash(seed_node.meta.gossip)
+    newcomer = make_node(40, MeshConfig.lan(), seed=10)
+    kv_table(newcomer)
+    net.add(newcomer)
+    net.inject(newcomer.meta.gossip, newcomer.join(net.now, [seed_node.meta.gossip]))
+    net.run_until(5.0)
+    assert len(newcomer.members()) == 1
+    assert newcomer.metrics.drops["stream_failed"] >= 1
+    net.add(seed_node)  # the seed comes back
+    assert net.run_until(net.now + 30.0, lambda: len(newcomer.members()) == 4)

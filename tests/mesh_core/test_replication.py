@@ -9,9 +9,18 @@ from collections.abc import Hashable
 from mesh.codec import encode_envelope, encode_message
 from mesh.config import MeshConfig
 from mesh.events import TableChanged
+from mesh.member import MemberState
 from mesh.sim import LinkModel
 from mesh.sim.network import make_node
-from tests.mesh_core.helpers import cluster, converged, fully_alive, kv_table, node, write
+from tests.mesh_core.helpers import (
+    cluster,
+    converged,
+    fully_alive,
+    kv_table,
+    node,
+    state_of,
+    write,
+)
 
 
 def test_fifty_members_converge_after_every_write() -> None:
@@ -58,6 +67,7 @@ def test_partition_heals_to_the_union_without_losing_acknowledged_writes() -> No
     write(net, right[0], lambda: right[0].tables["kv"].put("shared", "right"))
     net.run_until(net.now + 20.0)  # long enough for each half to declare the other dead
     assert left[1].tables["kv"].get("R1") is None
+    assert state_of(left[1], right[1].meta.host_id) is MemberState.DEAD  # reconnect needed
     net.heal()
     assert net.run_until(net.now + 90.0, lambda: converged(net)() and fully_alive(net)())
     final = nodes[7].tables["kv"].get()
@@ -148,3 +158,16 @@ def test_subscriptions_and_events_report_changed_keys() -> None:
     write(net, w, lambda: w.tables["kv"].put("b", 2))
     assert net.run_until(net.now + 3.0, lambda: r.tables["kv"].get("b") == 2)
     assert len(got) == 2
+
+
+def test_converges_under_loss_duplication_and_reordering() -> None:
+    link = LinkModel(latency=0.002, jitter=0.2, loss=0.2, duplicate=0.2)  # jitter >> gap
+    net = cluster(30, seed=17, link=link)
+    net.run_until(2.0)
+    rng = random.Random(17)
+    for i in range(60):
+        w = node(net, rng.randrange(30))
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i % 20}", i))
+        net.run_until(net.now + 0.05)
+    assert net.run_until(net.now + 30.0, converged(net))
+    assert len(node(net, 0).tables["kv"].get()) == 20
