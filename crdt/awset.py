@@ -8,7 +8,7 @@ from crdt.context import CausalContext
 from crdt.dot import Dot
 from crdt.dotmap import IndexedDotMap, IndexedKind
 from crdt.stores import DotMapStore, DotSetStore
-from crdt.values import Key, check_key
+from crdt.values import Key, check_key, check_replica
 
 
 class AWSet(IndexedDotMap):
@@ -30,6 +30,7 @@ class AWSet(IndexedDotMap):
 
     def remove(self, replica: str, element: Key) -> AWSet:
         """Delta removing `element` as observed here; concurrent adds survive."""
+        check_replica(replica)
         check_key(element)
         old = self._store.get(element)
         return _wrap({}, CausalContext.from_dots(old or ()))

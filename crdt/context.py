@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from crdt.dot import Dot
+from crdt.values import check_replica
 
 
 class CausalContext:
@@ -82,6 +83,7 @@ class CausalContext:
 
     def next_dot(self, replica: str) -> Dot:
         """A fresh dot for `replica`: one past the highest it has seen."""
+        check_replica(replica)
         return Dot(replica, self.max_counter(replica) + 1)
 
     def is_empty(self) -> bool:

@@ -8,6 +8,7 @@ from crdt.base import CausalCRDT, CausalKind, StoreKind
 from crdt.context import CausalContext
 from crdt.dot import Dot
 from crdt.stores import DotSetStore
+from crdt.values import check_replica
 
 
 class EWFlag(CausalCRDT):
@@ -28,6 +29,7 @@ class EWFlag(CausalCRDT):
 
     def disable(self, replica: str) -> EWFlag:
         """Delta clearing the flag: removes the dots seen, concurrent enables survive."""
+        check_replica(replica)
         return _wrap(frozenset(), CausalContext.from_dots(self._store))
 
     def value(self) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 from crdt.base import CRDT, TypeKind
 from crdt.errors import DecodeError
-from crdt.values import MAX_INT
+from crdt.values import MAX_INT, check_replica
 from crdt.wire import Dec, Enc
 
 
@@ -61,6 +61,7 @@ class GCounter(CRDT):
 
     def increment(self, replica: str, n: int = 1) -> GCounter:
         """Delta adding `n` >= 0 to the count of `replica`."""
+        check_replica(replica)
         _check_amount(n)
         if n == 0:
             return GCounter()

@@ -7,7 +7,7 @@ from typing import Any
 from crdt.base import CRDT, TypeKind
 from crdt.errors import DecodeError
 from crdt.hlc import HLC, Timestamp, clock_for
-from crdt.values import MAX_INT, canon_value, is_canon, packed, strict_eq
+from crdt.values import MAX_INT, canon_value, check_replica, is_canon, packed, strict_eq
 from crdt.wire import Dec, Enc
 
 
@@ -58,6 +58,7 @@ class LWWRegister(CRDT):
         """Delta writing `value`. The stamp is `timestamp` if given (replay), else a fresh
         one from `hlc` or from the registry clock of `replica`, issued after the current
         stamp so that a write always outranks the value it replaced."""
+        check_replica(replica)
         v = canon_value(value)
         if timestamp is not None:
             ts = _check_ts(timestamp)

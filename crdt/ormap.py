@@ -19,7 +19,7 @@ from crdt.base import CRDT, CausalCRDT, CausalKind, StoreKind, TypeKind
 from crdt.context import CausalContext
 from crdt.dotmap import IndexedDotMap, IndexedKind
 from crdt.stores import DotMapStore, LatticeFunStore
-from crdt.values import Key, check_key
+from crdt.values import Key, check_key, check_replica
 
 ValueType = type[CRDT] | Callable[[], CRDT] | CRDT | TypeKind
 """What ORMap accepts as its value type: a CRDT class, a factory, an instance, or a kind."""
@@ -116,6 +116,7 @@ class ORMap(IndexedDotMap):
 
     def remove(self, replica: str, key: Key) -> ORMap:
         """Delta removing `key` as observed here; a concurrent update of it survives."""
+        check_replica(replica)
         check_key(key)
         s = self._store.get(key)
         if s is None:

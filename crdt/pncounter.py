@@ -6,7 +6,7 @@ from typing import Any
 
 from crdt.base import CRDT, TypeKind
 from crdt.gcounter import decode_counts, encode_counts, join_counts
-from crdt.values import MAX_INT
+from crdt.values import MAX_INT, check_replica
 from crdt.wire import Dec, Enc
 
 
@@ -27,6 +27,7 @@ class PNCounter(CRDT):
 
     def increment(self, replica: str, n: int = 1) -> PNCounter:
         """Delta adding `n` (any int) to the value."""
+        check_replica(replica)
         if type(n) is not int:
             raise ValueError("amount must be an int")
         if n < 0:
@@ -40,6 +41,7 @@ class PNCounter(CRDT):
 
     def decrement(self, replica: str, n: int = 1) -> PNCounter:
         """Delta subtracting `n` >= 0 from the value."""
+        check_replica(replica)
         if type(n) is not int or n < 0:
             raise ValueError("amount must be a non-negative int")
         if n == 0:

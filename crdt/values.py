@@ -79,6 +79,15 @@ def is_canon(v: Any, depth: int = 0) -> bool:
     return True
 
 
+def check_replica(r: Any) -> str:
+    """`r` itself if it is a valid replica id (a non-empty str), else TypeError/ValueError."""
+    if type(r) is not str:
+        raise TypeError(f"replica id must be a str, not {type(r).__name__}")
+    if not r:
+        raise ValueError("replica id must not be empty")
+    return r
+
+
 def check_key(k: Any, depth: int = 0) -> Key:
     """`k` itself if it is a valid key (str, int, bytes, tuple of those), else TypeError."""
     t = type(k)

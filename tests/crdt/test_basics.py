@@ -183,6 +183,13 @@ def test_join_leaves_both_unchanged() -> None:
 
 
 def test_type_checks() -> None:
+    for bad in (1, b"r", "", None):
+        with pytest.raises((TypeError, ValueError)):
+            AWSet().add(bad, "x")  # type: ignore[arg-type]
+        with pytest.raises((TypeError, ValueError)):
+            GCounter().increment(bad, 1)  # type: ignore[arg-type]
+        with pytest.raises((TypeError, ValueError)):
+            LWWRegister().assign(bad, 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         AWSet().add("r", 1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
