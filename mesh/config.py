@@ -84,6 +84,9 @@ class MeshConfig:
     badly skewed clocks) are dropped as stale. 0 disables the check."""
     state_transfer_ttl: float = 30.0
     """Seconds a serving-side state snapshot for a chunked transfer is kept."""
+    stream_expiry: float = 60.0
+    """A stream whose reply (or failure) the shell never reported is forgotten after this
+    many seconds, so that the peer can be pulled from again."""
     log_interval: float = 10.0
     """Minimum seconds between two log lines about dropped input of the same reason."""
 

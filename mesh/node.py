@@ -53,6 +53,7 @@ class _Stream:
     kind: str  # "push_pull" | "state"
     dst: Address
     peer: str | None
+    opened: float
 
 
 def push_pull_scale(interval: float, n: int) -> float:
@@ -106,6 +107,7 @@ class MeshNode:
         self._stream_seq = rng.getrandbits(20)
         self._pulling: set[Address] = set()
         self._seeds: list[Address] = []
+        self._next_stream_sweep = 0.0
         self._behind_since: float | None = None
         self._behind_last = -math.inf
         self._last_escalation = -math.inf
@@ -317,6 +319,13 @@ class MeshNode:
                 for dst in self.membership.random_peers(1, now, include_dead=False):
                     if dst not in self._pulling:
                         out.append(self._push_pull(dst, None, join=False))
+        if self._streams and now >= self._next_stream_sweep:
+            self._next_stream_sweep = now + cfg.stream_expiry
+            for sid, st in list(self._streams.items()):
+                if now - st.opened > cfg.stream_expiry:  # the shell never answered it
+                    del self._streams[sid]
+                    self._pulling.discard(st.dst)
+                    self.metrics.drop("stream_expired")
         if now >= self._next_reconnect:
             self._next_reconnect = now + cfg.reconnect_interval
             dead = self.membership.random_dead()
@@ -384,7 +393,7 @@ class MeshNode:
     def _stream(self, kind: str, dst: Address, peer: str | None, msg: Message) -> OpenStream:
         self._stream_seq = (self._stream_seq + 1) & 0x7FFFFFFF
         sid = self._stream_seq
-        self._streams[sid] = _Stream(kind, dst, peer)
+        self._streams[sid] = _Stream(kind, dst, peer, self._now)
         request = encode_envelope(self.meta.host_id, self._now, [encode_message(msg)], self.keyring)
         self.metrics.messages_out[msg.KIND] += 1
         self.metrics.bytes_out["stream"] += len(request)

@@ -29,6 +29,8 @@ _MASK63 = (1 << 63) - 1
 _RECENT = 64
 """Recently applied deltas kept (encoded) to answer digest pulls."""
 _CHUNK_OVERHEAD = 256
+_MAX_SNAPSHOTS = 8
+"""Serving-side snapshots kept at once (a transfer whose snapshot was evicted restarts)."""
 
 
 def _entry_hash(table: str, origin: str, seq: int) -> int:
@@ -262,7 +264,9 @@ class Replication:
                 have = theirs.get(origin, 0)
                 if seq <= have:
                     continue
-                if any((origin, s) not in sync.log for s in range(have + 1, seq + 1)):
+                if seq - have > len(sync.log) or any(
+                    (origin, s) not in sync.log for s in range(have + 1, seq + 1)
+                ):
                     full = True
                     break
                 missing.append((origin, have + 1, seq))
@@ -307,6 +311,8 @@ class Replication:
                 )
                 self._snapshots[snapshot] = snap
                 sync.snapshot = snapshot
+                while len(self._snapshots) > _MAX_SNAPSHOTS:  # bound memory: oldest goes
+                    del self._snapshots[next(iter(self._snapshots))]
         size = max(1, min(budget, self.config.max_stream_bytes - _CHUNK_OVERHEAD))
         data = snap.data[offset : offset + size]
         return StateChunk(table, snapshot, offset, len(snap.data), data, snap.vv)

@@ -113,3 +113,14 @@ def test_node_drops_stale_oversized_and_bad_stream_replies() -> None:
     assert n.handle_stream_response(1000.0, opened[0].stream_id, b"garbage") == []
     assert n.metrics.drops["malformed"] == 1
     assert n.handle_stream_response(1000.0, 424242, b"garbage") == []  # unknown stream
+
+
+def test_unanswered_streams_expire_so_the_peer_can_be_pulled_again() -> None:
+    n = _node(None)
+    seed = ("10.0.0.1", 7946)
+    first = n.join(0.0, [seed])
+    assert len(first) == 1
+    n.tick(1.0)
+    outs = n.tick(n.config.stream_expiry + 2.0)  # alone, so the seed is retried...
+    assert n.metrics.drops["stream_expired"] == 1  # ...once the lost stream expired
+    assert any(isinstance(o, OpenStream) and o.dst == seed for o in outs)
