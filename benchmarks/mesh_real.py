@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mesh-real-") as tmp:
         mesh = {"gossip_interval": args.gossip_interval}
         t0 = time.monotonic()
-        nodes = start_cluster(Path(tmp), args.nodes, prefix="b", mesh=mesh)
+        nodes = start_cluster(Path(tmp), args.nodes, prefix="b", mesh=mesh, ready_timeout=180)
         try:
             wait_until(lambda: all_alive(nodes), timeout=120, interval=0.5)
             converge_members = time.monotonic() - t0
@@ -147,12 +147,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=20)
-    parser.add_argument("--writes", type=int, default=50)
+    parser.add_argument("--writes", type=int, default=40)
     parser.add_argument("--gossip-interval", type=float, default=0.1)
     parser.add_argument("--poll", type=float, default=0.02, help="API polling interval (s)")
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=1, help="report the median of N runs")
+    parser.add_argument("--runs", type=int, default=3, help="report the median of N runs")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     results = []

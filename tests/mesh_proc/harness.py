@@ -7,6 +7,7 @@ import contextlib
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -31,12 +32,28 @@ def meshd_command() -> list[str]:
     return [sys.executable, "-m", "mesh.daemon.main"]
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_rng = random.Random()
+
+
 def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (the gossip address uses both)."""
-    for _ in range(100):
+    """A port free for both UDP and TCP on 127.0.0.1 (the gossip address uses both), chosen
+    below the kernel's ephemeral range so outgoing connections cannot take it meanwhile."""
+    high = min(_ephemeral_low(), 65536) - 1
+    low = max(1024, high - 12000)
+    for _ in range(200):
+        port = _rng.randint(low, high)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
+            try:
+                tcp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
                 try:
                     udp.bind(("127.0.0.1", port))
@@ -235,7 +252,13 @@ def stop_all(nodes: Iterable[Meshd]) -> None:
 
 
 def start_cluster(
-    workdir: Path, n: int, *, prefix: str = "n", persist: Iterable[int] = (), **kwargs: Any
+    workdir: Path,
+    n: int,
+    *,
+    prefix: str = "n",
+    persist: Iterable[int] = (),
+    ready_timeout: float = 60.0,
+    **kwargs: Any,
 ) -> list[Meshd]:
     """Start n meshd, all seeded with the first (those in ``persist`` get a data dir);
     wait until every API answers."""
@@ -250,7 +273,7 @@ def start_cluster(
         nodes.append(node.start())
     try:
         for node in nodes:
-            node.wait_ready()
+            node.wait_ready(ready_timeout)
     except BaseException:
         stop_all(nodes)
         raise
