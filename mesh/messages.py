@@ -116,14 +116,17 @@ class Delta:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """Compact replication summary riding on gossip: total of all version vectors and a
-    hash of them. A peer whose hash differs answers with recent deltas (reply=True)."""
+    """Compact replication summary riding on gossip: total of all version vectors, a hash
+    of them, and a hash of the declared table names (digests of members that declare other
+    tables are not comparable and are ignored). A peer whose hash differs answers with
+    recent deltas (reply=True)."""
 
     KIND: ClassVar[str] = "digest"
     CODE: ClassVar[int] = 9
-    FIELDS: ClassVar[tuple[str, ...]] = ("int", "int", "bool")
+    FIELDS: ClassVar[tuple[str, ...]] = ("int", "int", "int", "bool")
     total: int
     hash: int
+    tables: int
     reply: bool
 
 

@@ -43,7 +43,7 @@ from mesh.replication import Replication
 from mesh.table import CRDT, Table
 
 log = logging.getLogger("mesh.node")
-_DIGEST_SIZE = 24
+_DIGEST_SIZE = 32
 """Upper bound of an encoded Digest item."""
 _PUSH_PULL_SCALE_THRESHOLD = 32
 
@@ -274,13 +274,15 @@ class MeshNode:
 
     def _on_digest(self, src: Address, sender: str, digest: Digest, now: float) -> list[Output]:
         total, h = self.replication.digest()
-        if digest.hash == h:
+        if digest.hash == h or digest.tables != self.replication.tables_hash:
             return []
         out: list[Output] = []
         if not digest.reply:
             budget = self.config.mtu - self._overhead - _DIGEST_SIZE
             recent = self.replication.recent_items(budget)
-            out.append(self._send(src, [Digest(total, h, True)], now, recent))
+            out.append(
+                self._send(src, [Digest(total, h, self.replication.tables_hash, True)], now, recent)
+            )
         if digest.total > total:
             # the peer provably holds deltas we lack; if that lasts (not just a write in
             # flight), fetch them by push-pull
@@ -352,7 +354,7 @@ class MeshNode:
 
     def _gossip(self, now: float) -> list[Output]:
         total, h = self.replication.digest()
-        digest = [Digest(total, h, False)] if self.tables else []
+        digest = [Digest(total, h, self.replication.tables_hash, False)] if self.tables else []
         if len(self.queue):
             peers = self.membership.random_peers(self.config.gossip_fanout, now)
         elif digest:

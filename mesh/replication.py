@@ -101,6 +101,7 @@ class Replication:
         self.syncs: dict[str, TableSync] = {}
         self.total = 0
         self.hash = 0
+        self.tables_hash = 0
         self.recent: deque[bytes] = deque(maxlen=_RECENT)
         self.want_push = False
         self.pull_from: set[str] = set()
@@ -113,6 +114,9 @@ class Replication:
     def add_table(self, table: Table) -> None:
         """Start replicating `table`."""
         self.syncs[table.name] = TableSync(table)
+        names = "\x00".join(sorted(self.syncs)).encode()
+        digest = hashlib.blake2b(names, digest_size=8).digest()
+        self.tables_hash = int.from_bytes(digest, "big") & _MASK63
 
     def digest(self) -> tuple[int, int]:
         """(sum of all version-vector entries, XOR-hash of them): equal iff (very likely)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Hashable
 
+import crdt
 from mesh.codec import encode_envelope, encode_message
 from mesh.config import MeshConfig
 from mesh.events import TableChanged
@@ -171,3 +172,17 @@ def test_converges_under_loss_duplication_and_reordering() -> None:
         net.run_until(net.now + 0.05)
     assert net.run_until(net.now + 30.0, converged(net))
     assert len(node(net, 0).tables["kv"].get()) == 20
+
+
+def test_members_with_other_tables_do_not_keep_pulling_each_other() -> None:
+    net = cluster(6, seed=18)
+    odd = node(net, 5)
+    odd.table("extra", crdt.AWSet)  # only this member declares it
+    net.run_until(1.0)
+    write(net, odd, lambda: odd.tables["extra"].mutate(lambda s: s.add(odd.replica_id, 1)))
+    write(net, odd, lambda: odd.tables["kv"].put("x", 1))
+    assert net.run_until(net.now + 5.0, converged(net))
+    before = sum(n.metrics.push_pulls for n in net.live())
+    net.run_until(net.now + 20.0)
+    after = sum(n.metrics.push_pulls for n in net.live())
+    assert after - before <= 6  # periodic anti-entropy only, no escalation storm

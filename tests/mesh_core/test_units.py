@@ -180,7 +180,7 @@ ALL = [
     Suspect("h1", 6, "h2"),
     Dead("h1", 7, "h1"),
     Delta("kv", "h1/abc", 8, 1.5, b"\x01\x02"),
-    Digest(10, 12345, False),
+    Digest(10, 12345, 99, False),
     StateChunk("kv", 9, 0, 100, b"x" * 10, {"o": 3}),
     PushPull(True, [("h1", ("a", 1), "u", None, "alive", 2)], {"kv": {"o": 1}}),
     PushPullReply(
