@@ -124,3 +124,25 @@ def test_unanswered_streams_expire_so_the_peer_can_be_pulled_again() -> None:
     outs = n.tick(n.config.stream_expiry + 2.0)  # alone, so the seed is retried...
     assert n.metrics.drops["stream_expired"] == 1  # ...once the lost stream expired
     assert any(isinstance(o, OpenStream) and o.dst == seed for o in outs)
+
+
+@given(st.sampled_from(SAMPLES), st.integers(min_value=1), st.data())
+def test_node_survives_truncated_and_bit_flipped_datagrams(
+    sample: bytes, cut: int, data: st.DataObject
+) -> None:
+    n = _node(None)
+    src = ("10.0.0.1", 7946)
+    flipped = bytearray(sample)
+    pos = data.draw(st.integers(0, len(sample) - 1))
+    flipped[pos] ^= 1 << data.draw(st.integers(0, 7))
+    for payload in (sample[: cut % len(sample)], bytes(flipped)):
+        before = sum(n.metrics.drops.values())
+        handled = n.metrics.messages_in["datagram"]
+        outs = n.receive_datagram(5.0, src, payload)
+        assert isinstance(outs, list)
+        assert n.metrics.messages_in["datagram"] == handled + 1
+        # either dropped and counted, or it decoded into valid messages that were handled
+        assert sum(n.metrics.drops.values()) > before or any(
+            n.metrics.messages_in[k] for k in ("alive", "suspect", "delta", "push_pull")
+        )
+    assert n.tick(6.0) is not None
