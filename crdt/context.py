@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from crdt.dot import Dot
-from crdt.values import check_replica
+from crdt.values import MAX_INT, check_replica
 
 
 class CausalContext:
@@ -84,7 +84,10 @@ class CausalContext:
     def next_dot(self, replica: str) -> Dot:
         """A fresh dot for `replica`: one past the highest it has seen."""
         check_replica(replica)
-        return Dot(replica, self.max_counter(replica) + 1)
+        n = self.max_counter(replica) + 1
+        if n > MAX_INT:
+            raise OverflowError("dot counter exhausted")
+        return Dot(replica, n)
 
     def is_empty(self) -> bool:
         return not self._vv and not self._cloud

@@ -74,8 +74,9 @@ class IndexedDotMap(CausalCRDT):
         except TypeError:
             return False
 
-    def _affected(self, dstore: dict[Any, Any], dctx: CausalContext) -> set[Any]:
-        keys = set(dstore)
+    def _covered(self, dstore: dict[Any, Any], dctx: CausalContext) -> set[Any]:
+        """Keys the delta does not carry but whose dots its context covers (removals)."""
+        keys: set[Any] = set()
         index = self._index
         if not index or dctx.is_empty():
             return keys
@@ -83,33 +84,58 @@ class IndexedDotMap(CausalCRDT):
             get = index.get
             for d in dctx.dots():
                 k = get(d)
-                if k is not None:
+                if k is not None and k not in dstore:
                     keys.add(k)
         else:
             covers = dctx.covers
             for d, k in index.items():
-                if covers(d):
+                if covers(d) and k not in dstore:
                     keys.add(k)
+        return keys
+
+    def _affected(self, dstore: dict[Any, Any], dctx: CausalContext) -> set[Any]:
+        keys = self._covered(dstore, dctx)
+        keys.update(dstore)
         return keys
 
     def _apply_parts(self, dstore: dict[Any, Any], dctx: CausalContext) -> None:
         sub = self.kind().store.sub
         sj, sd, empty = sub.join, sub.dots, sub.empty
         store, ctx, index = self._store, self._ctx, self._index
-        for k in self._affected(dstore, dctx):
-            s1 = store.get(k)
-            s2 = dstore.get(k)
-            n = sj(empty if s1 is None else s1, ctx, empty if s2 is None else s2, dctx)
+        removed = self._covered(dstore, dctx)  # before the index changes below
+        get = store.get
+        for k, s2 in dstore.items():
+            s1 = get(k)
+            if s1 is None:
+                n = sj(empty, ctx, s2, dctx)
+                if n:
+                    store[k] = n
+                    for d in sd(n):
+                        index[d] = k
+                continue
+            n = sj(s1, ctx, s2, dctx)
             if n is s1:
                 continue
-            if s1 is not None:
-                for d in sd(s1):
-                    del index[d]
+            for d in sd(s1):
+                del index[d]
             if n:
                 store[k] = n
                 for d in sd(n):
                     index[d] = k
-            elif s1 is not None:
+            else:
+                del store[k]
+        for k in removed:
+            s1 = store[k]
+            n = sj(s1, ctx, empty, dctx)
+            if n is s1:
+                continue
+            for d in sd(s1):
+                del index[d]
+            if n:
+                store[k] = n
+                for d in sd(n):
+                    index[d] = k
+            else:
                 del store[k]
         ctx.update(dctx)
 
