@@ -155,10 +155,10 @@ async def run_agent(cfg: DaemonConfig) -> int:
     except ConfigError:
         await agent.stop()
         raise
-    except OSError as exc:
+    except Exception as exc:  # sockets in use, ZooKeeper unreachable, ...
         await agent.stop()
-        log.error("cannot start", extra={"fields": {"error": str(exc)}})
-        print(f"meshd: error: {exc}", file=sys.stderr)
+        log.error("cannot start", extra={"fields": {"error": str(exc) or repr(exc)}})
+        print(f"meshd: error: {exc or repr(exc)}", file=sys.stderr)
         return EXIT_RUNTIME
     await stop.wait()
     await agent.stop()
