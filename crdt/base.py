@@ -13,6 +13,7 @@ from typing import Any, Self
 
 from crdt.context import CausalContext
 from crdt.dot import Dot
+from crdt.errors import DecodeError
 from crdt.wire import Dec, Enc
 
 
@@ -141,17 +142,11 @@ class CausalKind(TypeKind):
         seen: set[Dot] = set()
         for d in self.store.dots(store):
             if d in seen:
-                raise dec_error("dot held twice in a store")
+                raise DecodeError("dot held twice in a store")
             if not ctx.covers(d):
-                raise dec_error("store dot outside the causal context")
+                raise DecodeError("store dot outside the causal context")
             seen.add(d)
         return self.wrap(store, ctx)
-
-
-def dec_error(msg: str) -> Exception:
-    from crdt.errors import DecodeError
-
-    return DecodeError(msg)
 
 
 class CausalCRDT(CRDT):

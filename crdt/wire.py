@@ -11,7 +11,7 @@ from typing import Any
 from crdt.context import CausalContext
 from crdt.dot import Dot
 from crdt.errors import DecodeError
-from crdt.values import MAX_INT, MAX_KEY_DEPTH, MAX_VALUE_DEPTH, Key, canon_value, is_canon
+from crdt.values import MAX_INT, MAX_KEY_DEPTH, Key, canon_value, is_canon
 
 MAX_NESTING = 16
 """Deepest ORMap nesting the decoder accepts."""
@@ -127,6 +127,3 @@ class Dec:
             return canon_value(raw)
         except (TypeError, ValueError, RecursionError):
             raise fail("bad register value") from None
-
-
-assert MAX_VALUE_DEPTH < 100  # msgpack's own stack limit is deeper than ours
