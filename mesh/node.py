@@ -108,6 +108,8 @@ class MeshNode:
         self._pulling: set[Address] = set()
         self._seeds: list[Address] = []
         self._next_stream_sweep = 0.0
+        self._limit_n = -1
+        self._limit_value = 0
         self._behind_since: float | None = None
         self._behind_last = -math.inf
         self._last_escalation = -math.inf
@@ -181,7 +183,11 @@ class MeshNode:
             self.membership._next_probe = now + self.rng.uniform(0, self.config.probe_interval)
 
     def _limit(self) -> int:
-        return retransmit_limit(self.config.retransmit_mult, self.membership.live_count())
+        n = self.membership.live_count()
+        if n != self._limit_n:
+            self._limit_n = n
+            self._limit_value = retransmit_limit(self.config.retransmit_mult, n)
+        return self._limit_value
 
     def _send(
         self, dst: Address, msgs: Sequence[Message], now: float, extra: Sequence[bytes] = ()

@@ -97,10 +97,12 @@ class SimNetwork:
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, kind, data))
 
-    def _reschedule(self, addr: Address) -> None:
+    def _reschedule(self, addr: Address, deadline: float | None = None) -> None:
         if addr in self.down or addr not in self.nodes:
             return
-        when = max(self.nodes[addr].next_deadline(), self.now)
+        if deadline is None:
+            deadline = self.nodes[addr].next_deadline()
+        when = max(deadline, self.now)
         current = self._scheduled.get(addr)
         if current is None or when < current:
             self._scheduled[addr] = when
@@ -143,7 +145,8 @@ class SimNetwork:
                 del self._scheduled[addr]
                 node = self.nodes[addr]
                 self._emit(addr, node.tick(self.now))
-                if node.next_deadline() <= self.now:
+                deadline = node.next_deadline()
+                if deadline <= self.now:
                     self._spins += 1
                     if self._spins > 10_000:
                         raise RuntimeError(
@@ -152,7 +155,7 @@ class SimNetwork:
                         )
                 else:
                     self._spins = 0
-                self._reschedule(addr)
+                self._reschedule(addr, deadline)
             elif kind == _DGRAM:
                 src, dst, payload = data
                 if not self.reachable(src, dst):
