@@ -36,11 +36,13 @@ def parse_address(text: str, *, default_port: int | None = None) -> tuple[str, i
         raise AddressError(f"bad address {text!r}: write IPv6 addresses as [addr]:port")
     if not host:
         raise AddressError(f"bad address {text!r}: empty host")
+    if any(c.isspace() or not c.isprintable() or c in "[]/" for c in host):
+        raise AddressError(f"bad address {text!r}: bad character in host")
     if port_text is None:
         if default_port is None:
             raise AddressError(f"bad address {text!r}: expected HOST:PORT")
         return host, default_port
-    if not port_text.isdigit():
+    if not (port_text.isascii() and port_text.isdigit()):  # not "²" or "٣"
         raise AddressError(f"bad address {text!r}: port must be a number")
     port = int(port_text)
     if not 0 <= port <= 65535:
@@ -51,11 +53,8 @@ def parse_address(text: str, *, default_port: int | None = None) -> tuple[str, i
 def format_address(addr: tuple[str, int]) -> str:
     """The inverse of :func:`parse_address`."""
     host, port = addr
-    try:
-        if ipaddress.ip_address(host).version == 6:
-            return f"[{host}]:{port}"
-    except ValueError:
-        pass
+    if ":" in host:  # IPv6 (or anything else with a colon) needs brackets
+        return f"[{host}]:{port}"
     return f"{host}:{port}"
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mesh.daemon.config import ConfigError, build_config, mesh_config
 from mesh.daemon.main import parse_config
+from mesh.transport.address import AddressError, format_address, parse_address
 
 
 def test_flags_override_file_and_seeds_add_up(tmp_path: Path) -> None:
@@ -42,3 +45,22 @@ def test_mesh_field_types_checked() -> None:
         mesh_config(build_config({"mesh": {"gossip_fanout": 2.5}}, {}))
     with pytest.raises(ConfigError, match=r"mesh\.mtu: must be >= 0"):
         mesh_config(build_config({"mesh": {"mtu": -1}}, {}))
+
+
+@given(text=st.text(max_size=30) | st.text(max_size=10).map(lambda t: f"[{t}]:{len(t)}"))
+def test_parse_address_fuzz(text: str) -> None:
+    """Any text is either an address or an AddressError (never another exception)."""
+    try:
+        host, port = parse_address(text, default_port=7946)
+    except AddressError:
+        return
+    assert host and 0 <= port <= 65535
+    assert parse_address(format_address((host, port))) == (host, port)
+
+
+@pytest.mark.parametrize(
+    "text", ["h:²", "h:٣", "[::1]:x", "[::1", ":80", "a:b:c", "h:65536", "a b:1", "x]:1", "h\x00:1"]
+)
+def test_parse_address_rejects(text: str) -> None:
+    with pytest.raises(AddressError):
+        parse_address(text)
