@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from crdt.base import CRDT, TypeKind
@@ -9,6 +10,8 @@ from crdt.errors import DecodeError
 from crdt.hlc import HLC, Timestamp, clock_for
 from crdt.values import MAX_INT, canon_value, check_replica, is_canon, packed, strict_eq
 from crdt.wire import Dec, Enc
+
+_new_ts = partial(tuple.__new__, Timestamp)
 
 
 def _newer(ts1: Timestamp | None, v1: Any, ts2: Timestamp | None, v2: Any) -> bool:
@@ -139,7 +142,7 @@ class _LWWKind(TypeKind):
         if type(w) is not int or w < 0 or type(lg) is not int or lg < 0:
             raise DecodeError("bad timestamp")
         r = LWWRegister.__new__(LWWRegister)
-        r._ts = Timestamp(w, lg, dec.r(ri))
+        r._ts = _new_ts((w, lg, dec.r(ri)))
         r._value = v if is_canon(v) else dec.value(v)
         return r
 

@@ -8,6 +8,7 @@ has not seen; what one side has seen but no longer holds was removed and stays r
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from itertools import chain
 from typing import Any
 
@@ -19,6 +20,8 @@ from crdt.values import key_order, key_plain, packed, strict_eq
 from crdt.wire import Dec, Enc
 
 _MISSING: Any = object()
+new_dot = partial(tuple.__new__, Dot)
+"""Dot((replica, counter)) without NamedTuple's Python-level constructor (hot decode paths)."""
 
 
 class DotSetStore(StoreKind):
@@ -279,10 +282,18 @@ class DotMapStore(StoreKind):
 
     def encode(self, s: Any, enc: Enc) -> Any:
         out: list[Any] = []
-        se = self.sub.encode
+        sub = self.sub
+        se = sub.encode
+        single = sub.vkind.encode_body if isinstance(sub, LatticeFunStore) else None
+        r = enc.r
         for k in sorted(s, key=key_order):
-            out.append(key_plain(k))
-            out.append(se(s[k], enc))
+            out.append(k if type(k) is str else key_plain(k))
+            e = s[k]
+            if single is not None and len(e) == 2:  # fast path: one (dot, state) entry
+                d = e[0]
+                out.append([r(d[0]), d[1], single(e[1], enc)])
+            else:
+                out.append(se(e, enc))
         return out
 
     def decode(self, raw: Any, dec: Dec) -> Any:
@@ -290,15 +301,26 @@ class DotMapStore(StoreKind):
         if len(raw) % 2:
             raise DecodeError("bad map length")
         out: dict[Any, Any] = {}
-        sd = self.sub.decode
+        sub = self.sub
+        sd = sub.decode
         dk = dec.key
+        single = sub.vkind.decode_body if isinstance(sub, LatticeFunStore) else None
+        table = dec.table
+        nt = len(table)
         for i in range(0, len(raw), 2):
             k = raw[i]
             if type(k) is not str:
                 k = dk(k)
             if k in out:
                 raise DecodeError("duplicate key")
-            v = sd(raw[i + 1], dec)
+            e = raw[i + 1]
+            if single is not None and type(e) is list and len(e) == 3:  # one (dot, state)
+                ri, c, b = e
+                if type(ri) is not int or not 0 <= ri < nt or type(c) is not int or c < 1:
+                    raise DecodeError("bad dot")
+                out[k] = (new_dot((table[ri], c)), single(b, dec))
+                continue
+            v = sd(e, dec)
             if not v:
                 raise DecodeError("empty entry")
             out[k] = v
