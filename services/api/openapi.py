@@ -7,13 +7,22 @@ from typing import Any
 
 from services.simulation.packet import FIELD_NAMES
 from services.topology.model import KINDS
+from services.topology.rule import CONDITION_NAMES
 
+# Patterns say exactly what the parsers in services/topology/addr.py accept (ASCII digits,
+# 1-3 digit octets up to 255, a CIDR's prefix length optional, /32 if absent)
+_OCTET = "([0-9]{1,2}|[01][0-9]{2}|2[0-4][0-9]|25[0-5])"
+_DOTTED = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
 _UUID = {"type": "string", "format": "uuid"}
 _OPT_UUID = {"type": "string", "format": "uuid", "nullable": True}
 _MAC = {"type": "string", "pattern": "^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$"}
 _OPT_MAC = {**_MAC, "nullable": True}
-_IP = {"type": "string", "format": "ipv4"}
-_CIDR = {"type": "string", "example": "10.0.0.1/24"}
+_IP = {"type": "string", "pattern": f"^{_DOTTED}$", "example": "10.0.0.1"}
+_CIDR = {
+    "type": "string",
+    "pattern": f"^{_DOTTED}(/0*([0-9]|[12][0-9]|3[0-2]))?$",
+    "example": "10.0.0.1/24",
+}
 _OPT_CIDR = {**_CIDR, "nullable": True}
 _RANGE = {
     "type": "array",
@@ -23,12 +32,18 @@ _RANGE = {
     "nullable": True,
 }
 _UUIDS = {"type": "array", "items": _UUID}
-_PROTO = {"oneOf": [{"type": "string", "enum": ["tcp", "udp", "icmp"]}, {"type": "integer"}]}
+_PROTO = {
+    "oneOf": [
+        {"type": "string", "enum": ["tcp", "udp", "icmp"]},
+        {"type": "integer", "minimum": 0, "maximum": 255},
+    ]
+}
+_NONEMPTY = {"type": "string", "minLength": 1}
 _OPT_BYTE = {"type": "integer", "minimum": 0, "maximum": 255, "nullable": True}
 
 FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "id": {**_UUID, "readOnly": True},
-    "tenant_id": {"type": "string", "minLength": 1},
+    "tenant_id": _NONEMPTY,
     "name": {"type": "string"},
     "admin_state_up": {"type": "boolean"},
     "inbound_chain_id": _OPT_UUID,
@@ -36,12 +51,12 @@ FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "device_id": _UUID,
     "mac": _MAC,
     "address": _OPT_CIDR,
-    "addresses": {"type": "array", "items": {}},  # IPs (ports) or CIDRs (address groups)
+    "addresses": {"type": "array", "items": _CIDR},  # ports: IPs only (see _KIND_FIELDS)
     "peer_id": {**_OPT_UUID, "readOnly": True},
     "binding": {
         "type": "object",
         "nullable": True,
-        "properties": {"host_id": {"type": "string"}, "interface": {"type": "string"}},
+        "properties": {"host_id": _NONEMPTY, "interface": _NONEMPTY},
         "required": ["host_id", "interface"],
         "additionalProperties": False,
     },
@@ -55,7 +70,7 @@ FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "type": {"type": "string", "enum": ["normal", "blackhole", "reject"]},
     "weight": {"type": "integer", "minimum": 1, "maximum": 65535},
     "chain_id": _UUID,
-    "position": {"type": "integer", "minimum": 0},
+    "position": {"type": "integer", "minimum": 0, "maximum": 1 << 31},
     "action": {
         "type": "string",
         "enum": ["accept", "drop", "reject", "continue", "return", "jump"],
@@ -84,7 +99,20 @@ FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
         "enum": ["any", "header", "nonheader", "unfragmented"],
         "nullable": True,
     },
-    "invert": {"type": "array", "items": {"type": "string"}},
+    "invert": {"type": "array", "items": {"type": "string", "enum": list(CONDITION_NAMES)}},
+}
+#: where one field name has a kind-specific form
+_KIND_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "ports": {"addresses": {"type": "array", "items": _IP}},
+}
+#: rules across fields that a JSON schema (OpenAPI 3.0) cannot say; the API answers 400
+_CROSS_FIELD = {
+    "ports": "A port has its device's tenant; only router ports have an address, only bridge "
+    "ports addresses and vlan; a linked port cannot be bound.",
+    "routes": "A normal route needs next_hop_port, a port of its router.",
+    "rules": "A jump rule needs jump_chain_id and only a jump rule has one; invert names only "
+    "conditions that are set; eth_src_mask and eth_dst_mask need eth_src and eth_dst; "
+    "src_port and dst_port ranges have lo <= hi.",
 }
 
 _ERROR = {
@@ -102,16 +130,51 @@ _ERROR = {
 
 def _schema(kind: str) -> dict[str, Any]:
     model = KINDS[kind]
-    props = {s.name: FIELD_SCHEMAS[s.name] for s in model.SPEC}
+    overrides = _KIND_FIELDS.get(kind, {})
+    props = {s.name: overrides.get(s.name, FIELD_SCHEMAS[s.name]) for s in model.SPEC}
     if kind == "ports":
         props["tunnel_key"] = {"type": "integer", "readOnly": True}
     required = [s.name for s in model.SPEC if s.required and s.name != "id"]
-    return {
+    out: dict[str, Any] = {
         "type": "object",
         "properties": props,
         "required": required,
         "additionalProperties": False,
     }
+    if kind in _CROSS_FIELD:
+        out["description"] = _CROSS_FIELD[kind]
+    return out
+
+
+def _patch_schema(kind: str) -> dict[str, Any]:
+    """A PATCH body: any writable fields of the kind (read-only ones are refused)."""
+    props = _schema(kind)["properties"]
+    return {
+        "type": "object",
+        "properties": {k: v for k, v in props.items() if not v.get("readOnly")},
+        "additionalProperties": False,
+    }
+
+
+def _int(lo: int, hi: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": lo, "maximum": hi}
+
+
+#: the trace packet's fields in their text forms (services.simulation.packet)
+PACKET_SCHEMAS: dict[str, dict[str, Any]] = {
+    **{k: _MAC for k in ("eth_src", "eth_dst", "arp_sha", "arp_tha")},
+    **{k: _IP for k in ("ip_src", "ip_dst", "arp_spa", "arp_tpa")},
+    "ethertype": _int(0, 0xFFFF),
+    "vlan": _int(0, 4094),
+    "proto": _PROTO,
+    "ttl": _int(0, 255),
+    "src_port": _int(0, 65535),
+    "dst_port": _int(0, 65535),
+    "icmp_type": _int(0, 255),
+    "icmp_code": _int(0, 255),
+    "arp_op": _int(0, 65535),
+    "fragment": {"type": "string", "enum": ["no", "first", "later"]},
+}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -142,7 +205,7 @@ def document() -> dict[str, Any]:
             "patch": {
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {"application/json": {"schema": _patch_schema(kind)}},
                 },
                 "responses": {"200": _json(ref, "updated"), **errors},
             },
@@ -163,6 +226,7 @@ def document() -> dict[str, Any]:
                             "type": "object",
                             "properties": {"peer_id": _UUID},
                             "required": ["peer_id"],
+                            "additionalProperties": False,
                         }
                     }
                 },
@@ -176,7 +240,7 @@ def document() -> dict[str, Any]:
     }
     packet = {
         "type": "object",
-        "properties": {n: {} for n in FIELD_NAMES},
+        "properties": {n: PACKET_SCHEMAS[n] for n in FIELD_NAMES},
         "required": ["eth_src", "eth_dst"],
         "additionalProperties": False,
     }
@@ -198,6 +262,7 @@ def document() -> dict[str, Any]:
                             "type": "object",
                             "properties": {"ingress_port": _UUID, "packet": packet},
                             "required": ["ingress_port", "packet"],
+                            "additionalProperties": False,
                         }
                     }
                 },

@@ -8,6 +8,7 @@ from services.topology.errors import ValidationError
 
 BROADCAST_MAC = 0xFFFFFFFFFFFF
 _MASK32 = 0xFFFFFFFF
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def parse_ip(text: object, field: str = "ip") -> int:
@@ -19,7 +20,8 @@ def parse_ip(text: object, field: str = "ip") -> int:
         raise ValidationError(field, f"malformed IPv4 address {text!r}")
     value = 0
     for part in parts:
-        if not part.isdigit() or len(part) > 3 or int(part) > 255:
+        # ASCII digits only: "²".isdigit() is true but int() refuses it (was a 500)
+        if not (part.isascii() and part.isdigit()) or len(part) > 3 or int(part) > 255:
             raise ValidationError(field, f"malformed IPv4 address {text!r}")
         value = (value << 8) | int(part)
     return value
@@ -35,7 +37,8 @@ def parse_mac(text: object, field: str = "mac") -> int:
     if not isinstance(text, str):
         raise ValidationError(field, f"expected a MAC address string, got {text!r}")
     parts = text.split(":")
-    if len(parts) != 6 or any(len(p) != 2 for p in parts):
+    # hex digits only: int(..., 16) alone would also take "0x", "+", "_" and spaces
+    if len(parts) != 6 or any(len(p) != 2 or not set(p) <= _HEX for p in parts):
         raise ValidationError(field, f"malformed MAC address {text!r}")
     try:
         return int("".join(parts), 16)
@@ -74,7 +77,7 @@ class Cidr:
         ip_text, sep, plen_text = text.partition("/")
         if not sep:
             plen_text = "32"
-        if not plen_text.isdigit() or int(plen_text) > 32:
+        if not (plen_text.isascii() and plen_text.isdigit()) or int(plen_text) > 32:
             raise ValidationError(field, f"malformed prefix length in {text!r}")
         return cls(parse_ip(ip_text, field), int(plen_text))
 
