@@ -5,6 +5,7 @@ Every problem is a ConfigError with a one-line message; main() turns it into exi
 
 from __future__ import annotations
 
+import math
 import socket
 import tomllib
 from collections.abc import Mapping
@@ -115,6 +116,8 @@ def _addr(name: str, value: Any, default_port: int | None = None) -> Address:
 def _number(name: str, value: Any, *, minimum: float, integer: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{name}: expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name}: must be a finite number, got {value!r}")
     if integer and not isinstance(value, int):
         raise ConfigError(f"{name}: expected an integer, got {value!r}")
     if value < minimum:

@@ -62,6 +62,8 @@ def test_bad_flags_exit_2(args: list[str], fragment: str) -> None:
         ('gossip = "127.0.0.1:x"\n', "gossip"),
         ("seeds = 5\n", "seeds"),
         ("snapshot_interval = -1\n", "snapshot_interval"),
+        ("leave_timeout = nan\n", "finite"),
+        ("[mesh]\ngossip_interval = inf\n", "mesh.gossip_interval: must be a finite"),
         ("max_body_bytes = 1.5\n", "max_body_bytes"),
         ("[mesh]\nno_such_knob = 1\n", "not a MeshConfig field"),
         ('[mesh]\ngossip_interval = "fast"\n', "mesh.gossip_interval"),
