@@ -153,6 +153,16 @@ class MeshNode:
         n = max(self.config.gossip_fanout, 2 * self.config.gossip_fanout)
         return [self._send(dst, [], now) for dst in self.membership.random_peers(n, now)]
 
+    def update_meta(self, now: float, meta: MemberMeta) -> None:
+        """Change our own metadata (same host id): a higher incarnation carries it to all."""
+        if meta.host_id != self.meta.host_id:
+            raise ValueError("the host id of a member cannot change")
+        self._clock(now)
+        self.meta = meta
+        self.membership.meta = meta
+        self.membership.incarnation += 1
+        self.membership.announce()
+
     def members(self) -> list[Member]:
         """Every known member, including ourselves."""
         return self.membership.members()

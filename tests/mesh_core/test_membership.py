@@ -6,7 +6,7 @@ from __future__ import annotations
 from mesh.codec import encode_envelope, encode_message
 from mesh.config import MeshConfig
 from mesh.keyring import Keyring
-from mesh.member import MemberState
+from mesh.member import MemberMeta, MemberState
 from mesh.messages import Suspect
 from mesh.sim import LinkModel
 from mesh.sim.network import make_node
@@ -195,3 +195,23 @@ def test_join_retries_seeds_that_were_unreachable() -> None:
     assert newcomer.metrics.drops["stream_failed"] >= 1
     net.add(seed_node)  # the seed comes back
     assert net.run_until(net.now + 30.0, lambda: len(newcomer.members()) == 4)
+
+
+def test_metadata_change_reaches_everyone_as_member_changed() -> None:
+    net = cluster(12, seed=19)
+    net.run_until(2.0)
+    for n in net.live():
+        n.drain_events()
+    mover = node(net, 2)
+    new_meta = MemberMeta(mover.meta.host_id, mover.meta.gossip, "172.16.0.2", ("10.0.0.2", 81))
+    mover.update_meta(net.now, new_meta)
+    net.inject(mover.meta.gossip, [])
+
+    def everyone_knows() -> bool:
+        return all(
+            any(m.meta == new_meta for m in n.members()) for n in net.live() if n is not mover
+        )
+
+    assert net.run_until(net.now + 5.0, everyone_knows)
+    changed = [e for e in member_events(node(net, 7)) if e.member.meta.host_id == "h2"]
+    assert changed and changed[-1].member.meta.underlay == "172.16.0.2"
