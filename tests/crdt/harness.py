@@ -30,6 +30,7 @@ class Op:
     delta: CRDT
     past: dict[Path, set[int]]
     payload: Any = None
+    encoded: bytes = b""
 
     def knowledge(self) -> dict[Path, set[int]]:
         out = {p: ids | {self.id} for p, ids in self.past.items()}
@@ -109,6 +110,7 @@ class Sim:
         else:
             past = {res.path: set(self.past[i].get(res.path, ()))}
         op = Op(len(self.ops), i, res.path, res.remove, res.delta, past, res.payload)
+        op.encoded = crdt.encode(res.delta)
         self.ops.append(op)
         st.apply(res.delta)
         self._learn(i, op.knowledge())

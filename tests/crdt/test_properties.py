@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import crdt
@@ -266,6 +266,32 @@ def test_history_converges_to_model(name: str, steps: Any, seed: int, data: Any)
     if want is not None or name == "lww":
         assert ref.value() == want
 
-    # Snapshots (copies) were not changed by anything done to the replicas since.
+    # Snapshots (copies) and deltas were not changed by anything done to replicas since.
     for snap, enc in snaps:
         assert crdt.encode(snap) == enc
+    for op in sim.ops:
+        assert crdt.encode(op.delta) == op.encoded
+
+
+RACE_STEP = st.tuples(
+    st.sampled_from([0, 0, 0, 4, 4, 5, 6]),
+    st.integers(0, 2),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.integers(0, 1),
+)
+
+
+@pytest.mark.parametrize("name", ["map_lww", "map_gcounter", "nested_lww", "deep_awset"])
+@settings(max_examples=300)
+@given(steps=st.lists(RACE_STEP, min_size=5, max_size=60), seed=st.integers(0, 2**32 - 1))
+def test_map_remove_update_races(name: str, steps: Any, seed: int) -> None:
+    """Long histories on two keys, mostly concurrent operations and partial delivery."""
+    new, op_fn = CASES[name]
+    sim = Sim(new, op_fn)
+    sim.run(steps)
+    sim.quiesce(random.Random(seed))
+    ref = sim.reference()
+    assert all(s == ref for s in sim.states)
+    assert len({crdt.encode(s) for s in sim.states}) == 1
+    assert ref.value() == expected_value(name, sim)
