@@ -28,7 +28,7 @@ from datapath.flow.key import (
     UdpKey,
     VlanKey,
 )
-from datapath.flow.mask import FlowMask
+from datapath.flow.mask import FlowMask, mask_header
 from services.simulation import packet as pk
 from services.simulation.packet import FIELD_NAMES, Packet
 from services.simulation.result import Decision, Egress, SimulationResult, Tag
@@ -209,8 +209,13 @@ _L4 = frozenset(("src_port", "dst_port"))
 _SETTABLE = _ETH | _IP | _L4 | {"vlan"}
 
 
+def _masked(value: Any, mask: Any) -> SetMasked:
+    return SetMasked(mask_header(value, mask), mask)
+
+
 def rewrite_actions(before: Packet, after: Packet) -> list[Action]:
-    """Set-field actions that turn headers `before` into `after` (masked sets only)."""
+    """Set-field actions that turn headers `before` into `after` (masked sets only; the
+    values are pre-masked: the kernel refuses value bits outside the mask)."""
     if before == after:
         return []
     changed = {n for n, a, b in zip(FIELD_NAMES, before, after, strict=True) if a != b}
@@ -225,7 +230,7 @@ def rewrite_actions(before: Packet, after: Packet) -> list[Action]:
             acts.append(PushVlan(tci=after.vlan))
     if changed & _ETH:
         acts.append(
-            SetMasked(
+            _masked(
                 EthernetKey(after.eth_src, after.eth_dst),
                 EthernetKey(U48 if "eth_src" in changed else 0, U48 if "eth_dst" in changed else 0),
             )
@@ -234,7 +239,7 @@ def rewrite_actions(before: Packet, after: Packet) -> list[Action]:
         if after.ip_src is None or after.ip_dst is None or after.ttl is None:
             raise TranslationError("IP rewrite of a packet without IP")
         acts.append(
-            SetMasked(
+            _masked(
                 Ipv4Key(src=after.ip_src, dst=after.ip_dst, ttl=after.ttl),
                 Ipv4Key(
                     src=U32 if "ip_src" in changed else 0,
@@ -247,9 +252,9 @@ def rewrite_actions(before: Packet, after: Packet) -> list[Action]:
         sp, dp = after.src_port or 0, after.dst_port or 0
         msk = (U16 if "src_port" in changed else 0, U16 if "dst_port" in changed else 0)
         if after.proto == pk.PROTO_TCP:
-            acts.append(SetMasked(TcpKey(sp, dp), TcpKey(*msk)))
+            acts.append(_masked(TcpKey(sp, dp), TcpKey(*msk)))
         elif after.proto == pk.PROTO_UDP:
-            acts.append(SetMasked(UdpKey(sp, dp), UdpKey(*msk)))
+            acts.append(_masked(UdpKey(sp, dp), UdpKey(*msk)))
         else:
             raise TranslationError("port rewrite of a packet without TCP/UDP")
     return acts
