@@ -9,6 +9,7 @@ keys) are str, int, bytes or tuples of those.
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any, TypeAlias
 
 import msgpack
@@ -20,6 +21,8 @@ MAX_INT = 2**64 - 1
 MAX_VALUE_DEPTH = 32
 MAX_KEY_DEPTH = 8
 
+_NAN = float("nan")
+_NAN_BITS = struct.pack(">d", _NAN)
 _packb = msgpack.Packer(use_bin_type=True, strict_types=True).pack
 
 
@@ -33,6 +36,8 @@ def canon_value(v: Any, depth: int = 0) -> Any:
             raise ValueError("integer out of msgpack range")
         return v
     if t is float:
+        if v != v:
+            return _NAN  # one NaN bit pattern, so equal registers pack equally
         return 0.0 if v == 0.0 else v  # -0.0 == 0.0 but packs differently
     if depth >= MAX_VALUE_DEPTH:
         raise ValueError("value nested too deeply")
@@ -54,6 +59,8 @@ def is_canon(v: Any, depth: int = 0) -> bool:
     if t is int:
         return MIN_INT <= v <= MAX_INT  # type: ignore[no-any-return]
     if t is float:
+        if v != v:
+            return struct.pack(">d", v) == _NAN_BITS
         return v != 0.0 or math.copysign(1.0, v) > 0
     if depth >= MAX_VALUE_DEPTH:
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import struct
 from typing import Any
 
 import msgpack
@@ -219,6 +220,15 @@ def test_equal_states_equal_bytes_regardless_of_insertion_order() -> None:
     for d in reversed(db + da):
         kb.apply(d)
     assert ka == kb and crdt.encode(ka) == crdt.encode(kb)
+
+
+def test_nan_and_negative_zero_are_canonical() -> None:
+    weird_nan = struct.unpack(">d", bytes.fromhex("7ff8000000000001"))[0]
+    a = LWWRegister().assign("a", [weird_nan, -0.0], timestamp=(1, 0, "a"))
+    b = LWWRegister().assign("a", [float("nan"), 0.0], timestamp=(1, 0, "a"))
+    assert a == b and crdt.encode(a) == crdt.encode(b)
+    raw = _frame("lww", ["a"], [1, 0, 0, [weird_nan, -0.0]])
+    assert crdt.encode(crdt.decode(raw)) == crdt.encode(a)
 
 
 def test_distinct_states_distinct_bytes() -> None:
