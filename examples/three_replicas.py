@@ -1,5 +1,10 @@
 """Three replicas of an ORMap(LWWRegister) and an AWSet edit concurrently, then exchange
-their deltas in a shuffled order with duplicates. Exits 0 only if all three converge."""
+their deltas in a shuffled order with duplicates. Exits 0 only if all three converge.
+
+Each replica has its own hybrid logical clock over a simulated physical clock, and gamma's
+runs an hour behind: its write after seeing alpha's still wins (the HLC carries causality),
+while between concurrent writes the later stamp wins, ties going to the greater replica id.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,19 @@ import sys
 from collections.abc import Callable
 
 import crdt
-from crdt import AWSet, LWWRegister, ORMap
+from crdt import HLC, AWSet, LWWRegister, ORMap
 
 REPLICAS = ("alpha", "beta", "gamma")
+NOW_MS = 1_800_000_000_000
+CLOCKS = {
+    "alpha": HLC(clock=lambda: NOW_MS),
+    "beta": HLC(clock=lambda: NOW_MS),
+    "gamma": HLC(clock=lambda: NOW_MS - 3_600_000),  # an hour behind
+}
 
 
 def _assign(replica: str, value: object) -> Callable[[LWWRegister], LWWRegister]:
-    return lambda v: v.assign(replica, value)
+    return lambda v: v.assign(replica, value, hlc=CLOCKS[replica])
 
 
 def main(seed: int = 7) -> int:
@@ -43,12 +54,11 @@ def main(seed: int = 7) -> int:
 
     # Concurrent edits: the same key written on two replicas, a key removed on one while
     # updated on another, an element removed on one while re-added on another.
-    edit_map("alpha", maps["alpha"].update("alpha", "mtu", lambda v: v.assign("alpha", 1500)))
-    edit_map("beta", maps["beta"].update("beta", "mtu", lambda v: v.assign("beta", 9000)))
+    edit_map("alpha", maps["alpha"].update("alpha", "mtu", _assign("alpha", 1500)))
+    edit_map("beta", maps["beta"].update("beta", "mtu", _assign("beta", 9000)))
     edit_map("gamma", maps["gamma"].remove("gamma", "owner-alpha"))
-    edit_map(
-        "alpha", maps["alpha"].update("alpha", "owner-alpha", lambda v: v.assign("alpha", "A"))
-    )
+    edit_map("alpha", maps["alpha"].update("alpha", "owner-alpha", _assign("alpha", "A")))
+    edit_map("gamma", maps["gamma"].update("gamma", "owner-beta", _assign("gamma", "G")))
     edit_set("beta", sets["beta"].remove("beta", "common"))
     edit_set("gamma", sets["gamma"].add("gamma", "common"))
     edit_set("alpha", sets["alpha"].add("alpha", ("port", 7)))
