@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from services.simulation.packet import FIELD_NAMES
 INT_FIELDS = frozenset(
     {"ethertype", "vlan", "ttl", "src_port", "dst_port", "icmp_type", "icmp_code", "arp_op"}
 )
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: hop kind -> the collection its device id belongs to
 HOP_KINDS = {"port": "ports", "bridge": "bridges", "router": "routers", "chain": "chains"}
 
@@ -30,7 +32,7 @@ def _int(text: str) -> int:
 
 
 def _proto(text: str) -> str | int:
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def register(sub: SubCommands) -> None:
@@ -130,6 +132,13 @@ def label(oid: Any, names: Mapping[str, str]) -> str:
     return f"{cell(name)} ({oid[:8]})" if name else oid
 
 
+def with_names(text: Any, names: Mapping[str, str]) -> str:
+    """A server reason with the ids of named objects labelled ("mac -> vm2 (7a5850e6)")."""
+    if not isinstance(text, str):
+        return cell(text)
+    return cell(_UUID.sub(lambda m: label(m.group(0), names), text))
+
+
 def packet_text(packet: Any) -> str:
     """`field=value` pairs in header order."""
     if not isinstance(packet, dict):
@@ -149,7 +158,7 @@ def render(body: Mapping[str, Any], names: Mapping[str, str]) -> str:
             "device": label(h.get("device"), names),
             "action": h.get("action"),
             "rule": label(h.get("rule"), names) if h.get("rule") else None,
-            "reason": h.get("reason"),
+            "reason": with_names(h.get("reason"), names) if h.get("reason") else None,
         }
         for i, h in enumerate(hops, 1)
     ]
@@ -164,7 +173,7 @@ def render(body: Mapping[str, Any], names: Mapping[str, str]) -> str:
     lines = [table(rows, cols), ""]
     lines.append(f"decision:     {cell(body.get('decision'))}")
     if body.get("reason"):
-        lines.append(f"reason:       {cell(body.get('reason'))}")
+        lines.append(f"reason:       {with_names(body.get('reason'), names)}")
     ports = body.get("egress_ports") or []
     lines.append(f"egress ports: {', '.join(label(p, names) for p in ports) or '-'}")
     for e in body.get("egress") or []:

@@ -132,6 +132,7 @@ def test_build_a_topology_then_take_it_apart(ctl: Ctl) -> None:
     out = ctl.ok("trace", "--ingress-port", vm1["id"], *packet, *dns)
     assert "decision:     forward" in out
     assert f"egress ports: vm2 ({vm2['id'][:8]})" in out
+    assert f"mac -> vm2 ({vm2['id'][:8]})" in out  # ids in reasons are named too
     assert "host/interface h2/tap2" in out
     assert f"packet out:   eth_src={vm1['mac']} eth_dst={vm2['mac']}" in out
     assert "dst_port=53" in out
