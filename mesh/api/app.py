@@ -24,6 +24,9 @@ class ApiState:
     kv: Any
     host_id: str
     on_write: Callable[[], None] = lambda: None
+    before_write: Callable[[], None] = lambda: None
+    """Bring the node's clock up to now before a local write, so the delta is stamped
+    with the real write time (the core stamps deltas with the last `now` it was given)."""
     max_body_bytes: int = 64 * 1024
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 

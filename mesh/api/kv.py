@@ -47,6 +47,7 @@ async def put_one(request: web.Request) -> web.Response:
         value = parse_value(body)
     except BadInput as exc:
         return json_error(400, str(exc))
+    state.before_write()
     try:
         state.kv.put(key, value)
     except (TypeError, ValueError) as exc:  # the CRDT layer's own value checks
@@ -63,6 +64,7 @@ async def delete_one(request: web.Request) -> web.StreamResponse:
         return json_error(400, str(exc))
     if not _present(state.kv, key):
         return json_error(404, "no such key")
+    state.before_write()
     state.kv.delete(key)
     state.on_write()
     return web.Response(status=204)

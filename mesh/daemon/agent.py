@@ -116,6 +116,7 @@ class Agent:
                 kv=self.tables[KV_TABLE],
                 host_id=cfg.host_id,
                 on_write=driver.wake,
+                before_write=driver.sync_clock,
                 max_body_bytes=cfg.max_body_bytes,
                 registry=registry,
             )
