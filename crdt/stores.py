@@ -53,17 +53,19 @@ class DotSetStore(StoreKind):
         return bool(s1 == s2)
 
 
-class _FunStore(StoreKind):
-    """dict[Dot, V], never mutated once built. Subclasses say how two values of a dot merge."""
+class DotFunStore(StoreKind):
+    """dict[Dot, register value], never mutated once built: the store of MVRegister."""
 
     __slots__ = ()
     empty: dict[Dot, Any] = {}
 
     def same(self, v1: Any, v2: Any) -> bool:
-        raise NotImplementedError
+        return strict_eq(v1, v2)
 
     def merge(self, v1: Any, v2: Any) -> Any:
-        raise NotImplementedError
+        # One dot is one write, so this only happens for forged states; any fixed
+        # choice keeps join a lattice: the value with the greater encoding wins.
+        return v1 if packed(v1) >= packed(v2) else v2
 
     def join(self, s1: Any, c1: CausalContext, s2: Any, c2: CausalContext) -> Any:
         if s1 is s2:
@@ -103,20 +105,6 @@ class _FunStore(StoreKind):
             if v2 is _MISSING or not self.same(v1, v2):
                 return False
         return True
-
-
-class DotFunStore(_FunStore):
-    """dict[Dot, register value]: the store of MVRegister."""
-
-    __slots__ = ()
-
-    def same(self, v1: Any, v2: Any) -> bool:
-        return strict_eq(v1, v2)
-
-    def merge(self, v1: Any, v2: Any) -> Any:
-        # One dot is one write, so this only happens for forged states; any fixed
-        # choice keeps join a lattice: the value with the greater encoding wins.
-        return v1 if packed(v1) >= packed(v2) else v2
 
     def encode(self, s: Any, enc: Enc) -> Any:
         out: list[Any] = []
