@@ -118,6 +118,9 @@ class SimNetwork:
         rng = self.rng
         for out in outputs:
             if isinstance(out, SendDatagram):
+                node = self.nodes.get(src)
+                if node is not None and len(out.payload) > node.config.mtu:
+                    raise RuntimeError(f"{src} sent {len(out.payload)} bytes > mtu")
                 copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
                 for _ in range(copies):
                     if link.loss and rng.random() < link.loss:
