@@ -47,6 +47,8 @@ class OpResult:
     path: Path
     remove: bool = False
     payload: Any = None
+    check: Callable[[Any], bool] | None = None
+    """What must hold of the origin's state once it applied the delta (local effect)."""
 
 
 OpFn = Callable[[Any, str, int, int, HLC], OpResult]
@@ -113,6 +115,8 @@ class Sim:
         op.encoded = crdt.encode(res.delta)
         self.ops.append(op)
         st.apply(res.delta)
+        if res.check is not None:
+            assert res.check(st), f"local effect missing after {res!r}"
         self._learn(i, op.knowledge())
         # The delta does to a copy of the origin what it does to the origin.
         assert clone.apply(res.delta) == st

@@ -42,49 +42,61 @@ def _pick(xs: list[Any], a: int) -> Any:
 
 
 def op_gcounter(s: GCounter, r: str, c: int, a: int, h: HLC) -> OpResult:
-    return OpResult(s.increment(r, a % 4), (), payload=a % 4)
+    want = s.value() + a % 4
+    return OpResult(s.increment(r, a % 4), (), payload=a % 4, check=lambda x: x.value() == want)
 
 
 def op_pncounter(s: PNCounter, r: str, c: int, a: int, h: HLC) -> OpResult:
     n = a % 7 - 3
-    return OpResult(s.increment(r, n), (), payload=n)
+    want = s.value() + n
+    return OpResult(s.increment(r, n), (), payload=n, check=lambda x: x.value() == want)
 
 
 def op_lww(s: LWWRegister, r: str, c: int, a: int, h: HLC) -> OpResult:
-    return OpResult(s.assign(r, _pick(VALUES, a), hlc=h), ())
+    want = canon_value(_pick(VALUES, a))
+    return OpResult(s.assign(r, want, hlc=h), (), check=lambda x: x.value() == want)
 
 
 def op_mv(s: MVRegister, r: str, c: int, a: int, h: HLC) -> OpResult:
     v = _pick(VALUES, a)
-    return OpResult(s.assign(r, v), (), payload=v)
+    return OpResult(
+        s.assign(r, v), (), payload=v, check=lambda x: x.value() == {freeze(canon_value(v))}
+    )
 
 
 def op_ewflag(s: EWFlag, r: str, c: int, a: int, h: HLC) -> OpResult:
     if c % 2:
-        return OpResult(s.disable(r), (), remove=True)
-    return OpResult(s.enable(r), ())
+        return OpResult(s.disable(r), (), remove=True, check=lambda x: x.value() is False)
+    return OpResult(s.enable(r), (), check=lambda x: x.value() is True)
 
 
 def op_awset(s: AWSet, r: str, c: int, a: int, h: HLC) -> OpResult:
     e = _pick(ELEMS, a)
     if c % 2:
-        return OpResult(s.remove(r, e), (e,), remove=True)
-    return OpResult(s.add(r, e), (e,))
+        return OpResult(s.remove(r, e), (e,), remove=True, check=lambda x: e not in x.value())
+    return OpResult(s.add(r, e), (e,), check=lambda x: e in x.value())
 
 
 def op_map_lww(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
     k = _pick(KEYS, a)
     if c % 3 == 2:
-        return OpResult(m.remove(r, k), (k,), remove=True)
-    v = _pick(VALUES, c)
-    return OpResult(m.update(r, k, lambda x: x.assign(r, v, hlc=h)), (k,))
+        return OpResult(m.remove(r, k), (k,), remove=True, check=lambda x: k not in x)
+    v = canon_value(_pick(VALUES, c))
+    return OpResult(
+        m.update(r, k, lambda x: x.assign(r, v, hlc=h)), (k,), check=lambda x: x.value()[k] == v
+    )
 
 
 def op_map_gcounter(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
     k = _pick(KEYS, a)
     if c % 3 == 2:
-        return OpResult(m.remove(r, k), (k,), remove=True)
-    return OpResult(m.update(r, k, lambda x: x.increment(r, c % 3 + 1)), (k,))
+        return OpResult(m.remove(r, k), (k,), remove=True, check=lambda x: k not in x)
+    want = m.value().get(k, 0) + c % 3 + 1
+    return OpResult(
+        m.update(r, k, lambda x: x.increment(r, c % 3 + 1)),
+        (k,),
+        check=lambda x: x.value()[k] == want,
+    )
 
 
 def op_map_pncounter(m: ORMap, r: str, c: int, a: int, h: HLC) -> OpResult:
