@@ -355,7 +355,7 @@ class Membership:
                 if relay.nack:
                     out.append((relay.requester, Nack(relay.seq)))
         if self._suspects:
-            for host in list(self._suspects):
+            for host in sorted(self._suspects):  # sorted: deterministic order
                 rec = self.records[host]
                 if rec.suspicion is not None and rec.suspicion.deadline() <= now:
                     self.on_dead(Dead(host, rec.incarnation, self.meta.host_id), now)

@@ -356,7 +356,7 @@ class MeshNode:
                         out.append(self._push_pull(seed, None, join=True))
         pulls = self.replication.tick(now)
         if not left:
-            for host in pulls:
+            for host in sorted(pulls):  # sorted: deterministic order
                 addr = self.membership.address_of(host)
                 if addr is not None and addr not in self._pulling:
                     out.append(self._push_pull(addr, host, join=False))
