@@ -3,10 +3,12 @@ hosts through a virtual router; flows are visible, expire by tag, and a drop rul
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 from services.demo import scenario
-from services.demo.netlab import Lab, tcp_transfer, wait
+from services.demo.netlab import Lab, sh, tcp_transfer, wait
 from services.demo.scenario import VmSpec
 
 
@@ -50,6 +52,11 @@ def test_ping_and_tcp_across_hosts_flows_and_drop_rule(lab: Lab) -> None:
     assert tunneled, flows1
     assert any("ipv4(" in f["match"] for f in tunneled)
     assert any(f.get("summary", "").startswith("tunnel egress") for f in _flows(lab, "h2"))
+
+    # meshctl prints the same flows (run in the underlay namespace, where the API is)
+    meshctl = str(Path(sys.executable).with_name("meshctl"))
+    out = sh("ip", "netns", "exec", lab.ul, meshctl, "--api", f"{h1.underlay}:8080", "flows")
+    assert "set(tunnel(" in out.stdout and "MATCH" in out.stdout
 
     # a TCP transfer through the same path
     assert tcp_transfer(lab, b1, a1, size=300_000)
