@@ -140,7 +140,9 @@ class MeshNode:
     def join(self, now: float, seeds: Sequence[Address]) -> list[Output]:
         """Start (or restart) membership: announce ourselves and push-pull with each seed."""
         self._clock(now)
-        self.membership.left = False
+        if self.membership.left:  # rejoin after leave: outbid our own "left"
+            self.membership.left = False
+            self.membership.incarnation += 1
         self.membership.announce()
         self._seeds = [(s[0], s[1]) for s in seeds if (s[0], s[1]) != tuple(self.meta.gossip)]
         return [self._push_pull(addr, None, join=True) for addr in self._seeds]

@@ -215,3 +215,13 @@ def test_metadata_change_reaches_everyone_as_member_changed() -> None:
     assert net.run_until(net.now + 5.0, everyone_knows)
     changed = [e for e in member_events(node(net, 7)) if e.member.meta.host_id == "h2"]
     assert changed and changed[-1].member.meta.underlay == "172.16.0.2"
+
+
+def test_member_that_left_can_join_again() -> None:
+    net = cluster(8, seed=21)
+    net.run_until(2.0)
+    m = node(net, 3)
+    net.inject(m.meta.gossip, m.leave(net.now))
+    assert net.run_until(net.now + 5.0, all_see(net, m.meta.host_id, MemberState.LEFT))
+    net.inject(m.meta.gossip, m.join(net.now, [node(net, 0).meta.gossip]))
+    assert net.run_until(net.now + 10.0, all_see(net, m.meta.host_id, MemberState.ALIVE))
