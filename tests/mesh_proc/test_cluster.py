@@ -132,3 +132,15 @@ def test_sigterm_is_a_graceful_leave(cluster: list[Meshd], tmp_path: Path) -> No
     # The final snapshot was written on the way out.
     assert leaver.data_dir is not None
     assert (leaver.data_dir / "snapshot.msgpack").exists()
+
+
+def test_rejoin_after_leave_without_data_dir(cluster: list[Meshd]) -> None:
+    # n3 leaves gracefully, then comes back as a new process with incarnation 0: it must
+    # outbid the "left" verdict the others still hold about it.
+    node = cluster[3]
+    assert node.terminate() == 0
+    others = cluster[:3]
+    wait_until(lambda: all(n.member_states().get(node.host_id) == "left" for n in others))
+    node.start().wait_ready()
+    wait_until(lambda: all_alive(cluster[:4]), timeout=60)
+    wait_until(lambda: node.kv() == cluster[0].kv())
