@@ -97,6 +97,7 @@ class MeshNode:
             self.metrics,
             self._table_changed,
             config.mtu - self._overhead - _DIGEST_SIZE,
+            self._drop,
         )
         self._now = 0.0
         self._started = False

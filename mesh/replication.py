@@ -10,7 +10,6 @@ vector then joins ours. Pure: no clocks, no I/O."""
 from __future__ import annotations
 
 import hashlib
-import logging
 import random
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
@@ -24,7 +23,6 @@ from mesh.messages import Delta, StateChunk, StateRequest, VersionVector
 from mesh.metrics import Metrics
 from mesh.table import CRDT, Table
 
-log = logging.getLogger("mesh.replication")
 _MASK63 = (1 << 63) - 1
 _RECENT = 64
 """Recently applied deltas kept (encoded) to answer digest pulls."""
@@ -90,6 +88,7 @@ class Replication:
         metrics: Metrics,
         emit: Callable[[Table, frozenset[Hashable]], None],
         datagram_budget: int,
+        drop: Callable[[str, float, str], None],
     ) -> None:
         self.config = config
         self.replica_id = replica_id
@@ -97,6 +96,8 @@ class Replication:
         self.queue = queue
         self.metrics = metrics
         self.emit = emit
+        self.drop = drop
+        """Count and (rate-limited) log one dropped input: drop(reason, now, detail)."""
         self.datagram_budget = datagram_budget
         self.syncs: dict[str, TableSync] = {}
         self.total = 0
@@ -169,7 +170,7 @@ class Replication:
         early, ignored if already applied. True if it (and maybe buffered ones) applied."""
         sync = self.syncs.get(msg.table)
         if sync is None:
-            self.metrics.drop("unknown_table")
+            self.metrics.drop("unknown_table")  # a table others declared: counted, not logged
             return False
         have = sync.vv.get(msg.origin, 0)
         if msg.seq <= have:
@@ -178,7 +179,7 @@ class Replication:
             pending = sync.buffer.setdefault(msg.origin, {})
             if msg.seq not in pending:
                 if sync.buffered >= self.config.delta_buffer_max:
-                    self.metrics.drop("delta_buffer_full")
+                    self.drop("delta_buffer_full", now, f"{msg.table}: {msg.origin}/{msg.seq}")
                 else:
                     pending[msg.seq] = (msg, sender)
                     sync.buffered += 1
@@ -195,8 +196,7 @@ class Replication:
             keys = changed_keys(sync.table.state, delta)
             sync.table.state.apply(delta)
         except (crdt.DecodeError, TypeError, ValueError, AttributeError) as exc:
-            self.metrics.drop("bad_delta")
-            log.debug("dropping undecodable delta %s/%s: %s", msg.origin, msg.seq, exc)
+            self.drop("bad_delta", now, f"{msg.table}: {msg.origin}/{msg.seq}: {exc}")
             return False
         self._advance(sync, msg.origin, msg.seq)
         self._log(sync, msg, relay)
@@ -336,15 +336,15 @@ class Replication:
             self._incoming[ident] = asm
         if asm is None or chunk.offset != asm.size or chunk.total != asm.total:
             self._incoming.pop(ident, None)
-            self.metrics.drop("bad_chunk")
+            self.drop("bad_chunk", now, f"{chunk.table}: snapshot {chunk.snapshot}")
             return None
         if not chunk.data and asm.size < asm.total:
             self._incoming.pop(ident, None)
-            self.metrics.drop("bad_chunk")
+            self.drop("bad_chunk", now, f"{chunk.table}: snapshot {chunk.snapshot}")
             return None
         if asm.size + len(chunk.data) > self.config.max_incoming_stream_bytes * 64:
             self._incoming.pop(ident, None)
-            self.metrics.drop("oversized")
+            self.drop("oversized", now, f"{chunk.table}: state transfer too large")
             return None
         asm.parts.append(chunk.data)
         asm.size += len(chunk.data)
@@ -362,8 +362,7 @@ class Replication:
             keys = changed_keys(sync.table.state, state)
             sync.table.state.apply(state)
         except (crdt.DecodeError, TypeError, ValueError, AttributeError) as exc:
-            self.metrics.drop("bad_state")
-            log.debug("dropping undecodable state of %s: %s", sync.table.name, exc)
+            self.drop("bad_state", now, f"{sync.table.name}: {exc}")
             return False
         for origin, seq in vv.items():
             self._advance(sync, origin, seq)
