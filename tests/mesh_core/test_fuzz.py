@@ -146,3 +146,15 @@ def test_node_survives_truncated_and_bit_flipped_datagrams(
             n.metrics.messages_in[k] for k in ("alive", "suspect", "delta", "push_pull")
         )
     assert n.tick(6.0) is not None
+
+
+def test_drop_log_is_rate_limited_by_the_time_passed_in(caplog: pytest.LogCaptureFixture) -> None:
+    n = _node(None)
+    src = ("10.0.0.1", 7946)
+    with caplog.at_level("WARNING", logger="mesh.node"):
+        for i in range(5):
+            n.receive_datagram(100.0 + i, src, b"junk")
+        n.receive_datagram(100.0 + n.config.log_interval, src, b"junk")
+    lines = [r for r in caplog.records if "malformed" in r.getMessage()]
+    assert n.metrics.drops["malformed"] == 6
+    assert len(lines) == 2
