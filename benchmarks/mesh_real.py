@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -114,6 +115,14 @@ async def idle_rate(nodes: list[Meshd], seconds: float) -> list[float]:
     return [(a - b) / elapsed for a, b in zip(after, before, strict=True)]
 
 
+def cpu_seconds(node: Meshd) -> float:
+    """User + system CPU time the agent has used so far."""
+    assert node.proc is not None
+    stat = Path(f"/proc/{node.proc.pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_bytes(node: Meshd) -> int:
     assert node.proc is not None
     for line in Path(f"/proc/{node.proc.pid}/status").read_text().splitlines():
@@ -135,7 +144,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 measure_writes(nodes, args.writes, args.poll, rng)
             )
             time.sleep(2.0)  # let retransmissions of the last write die down
+            cpu_before, t_before = [cpu_seconds(n) for n in nodes], time.monotonic()
             idle = asyncio.run(idle_rate(nodes, args.idle_seconds))
+            elapsed = time.monotonic() - t_before
+            idle_cpu = [
+                (cpu_seconds(n) - b) / elapsed for n, b in zip(nodes, cpu_before, strict=True)
+            ]
             rss = [rss_bytes(n) for n in nodes]
         finally:
             stop_all(nodes)
@@ -154,6 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "replica_lag_reported_p99_s": round(percentile(reported, 99), 4),
         "idle_bytes_per_s_per_member_median": round(statistics.median(idle), 1),
         "idle_bytes_per_s_per_member_max": round(max(idle), 1),
+        "idle_cpu_percent_per_agent_median": round(100 * statistics.median(idle_cpu), 2),
         "rss_mib_per_agent_median": round(statistics.median(rss) / 2**20, 1),
         "rss_mib_per_agent_max": round(max(rss) / 2**20, 1),
     }
