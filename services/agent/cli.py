@@ -15,8 +15,8 @@ def register(subparsers: Any, run: argparse.ArgumentParser) -> None:
         "--datapath",
         dest="ext.agent.datapath",
         choices=BACKENDS,
-        help="run the packet path on this datapath backend (auto: kernel where the "
-        "openvswitch module is present, else userspace)",
+        help="datapath backend of the packet path (default auto: kernel where the "
+        "openvswitch module is present, else userspace; off: no packet path)",
     )
     run.add_argument(
         "--tunnel-ip",
@@ -30,7 +30,10 @@ def register(subparsers: Any, run: argparse.ArgumentParser) -> None:
     )
     demo.add_argument("--keep", action="store_true", help="leave the namespaces up at the end")
     demo.add_argument(
-        "--datapath", default="userspace", choices=BACKENDS, help="backend of the demo agents"
+        "--datapath",
+        default="auto",
+        choices=BACKENDS[:3],
+        help="backend of the demo agents (default auto: userspace without openvswitch.ko)",
     )
     demo.add_argument("--prefix", default="vnmdemo", help="namespace name prefix")
     demo.set_defaults(handler=_run_demo)

@@ -1,8 +1,8 @@
 """The meshd extension "agent": runs the packet path over the network extension's tables.
 
-Active when a datapath is configured (``meshd --datapath auto|kernel|userspace`` or
-``[extensions.agent] datapath = "..."``); otherwise it only serves its (empty) routes, so a
-plain state-mesh meshd never opens sockets or datapaths it was not asked for.
+The backend comes from ``meshd --datapath auto|kernel|userspace|off`` or
+``[extensions.agent] datapath = "..."``; the default ``auto`` takes the kernel datapath where
+the openvswitch module is present, else the userspace one (logged). ``off``: no packet path.
 Routes: GET /v1/flows (installed flows with counters), GET /v1/agent (bindings, counters).
 """
 
@@ -93,11 +93,9 @@ class AgentExtension(BaseExtension):
         """Open the datapath and start the packet path (if a datapath is configured)."""
         assert self.ctx is not None
         cfg = self.ctx.config
-        requested = cfg.get("datapath")
-        if requested is None:
-            log.info("agent packet path off (no datapath configured; meshd --datapath ...)")
+        self.backend = choose(str(cfg.get("datapath", "auto")))
+        if self.backend == "off":
             return
-        self.backend = choose(str(requested))
         self.sources = src = _TableSources(self.ctx)
         self.dp = await open_datapath(self.backend, str(cfg.get("datapath_name", "vnm0")))
         d = PathConfig()

@@ -8,6 +8,7 @@ flow from the tunnel port to a local port, chosen by tunnel key alone.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -148,6 +149,33 @@ def key_of(packet: Packet, in_port: int) -> FlowKey:
 
 
 def flow_mask(sim_mask: int, key: FlowKey) -> FlowMask:
+    """See _flow_mask; cached by (fields read, headers present): flows share few shapes."""
+    shape = (
+        key.vlan is not None,
+        key.ipv4 is not None,
+        key.tcp is not None,
+        key.udp is not None,
+        key.icmp is not None,
+        key.arp is not None,
+    )
+    return _cached_mask(sim_mask, shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_mask(sim_mask: int, shape: tuple[bool, ...]) -> FlowMask:
+    vlan, ipv4, tcp, udp, icmp, arp = shape
+    probe = FlowKey(
+        vlan=VlanKey() if vlan else None,
+        ipv4=Ipv4Key() if ipv4 else None,
+        tcp=TcpKey() if tcp else None,
+        udp=UdpKey() if udp else None,
+        icmp=IcmpKey() if icmp else None,
+        arp=ArpKey() if arp else None,
+    )
+    return _flow_mask(sim_mask, probe)
+
+
+def _flow_mask(sim_mask: int, key: FlowKey) -> FlowMask:
     """The datapath mask of the fields the simulation read (bit i = FIELD_NAMES[i]).
 
     Kernel rules kept here: in_port and eth_type always exact; an IPv4/ARP mask only with an
