@@ -23,6 +23,8 @@ from mesh.suspicion import Suspicion, confirmations_needed, suspicion_bounds
 
 Send = tuple[Address, Message]
 _GONE = (MemberState.DEAD, MemberState.LEFT)
+_DEAD_GOSSIP_CHANCE = 0.1
+"""Share of gossip rounds that also go to one recently dead member (so it can refute)."""
 
 
 @dataclass(slots=True)
@@ -126,7 +128,7 @@ class Membership:
         else:
             chosen = self.rng.sample(peers, k)
         out = [self.records[h].meta.gossip for h in chosen]
-        if include_dead and self._suspects_or_dead_recent(now) and self.rng.random() < 0.1:
+        if include_dead and self._any_gone() and self.rng.random() < _DEAD_GOSSIP_CHANCE:
             dead = self._recent_dead(now)
             if dead:
                 out.append(self.records[self.rng.choice(dead)].meta.gossip)
@@ -137,7 +139,7 @@ class Membership:
         dead = [r for r in self.records.values() if r.state is MemberState.DEAD]
         return self.rng.choice(dead).meta.gossip if dead else None
 
-    def _suspects_or_dead_recent(self, now: float) -> bool:
+    def _any_gone(self) -> bool:
         return len(self.records) > len(self._peers)
 
     def _recent_dead(self, now: float) -> list[str]:
