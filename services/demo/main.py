@@ -109,7 +109,7 @@ def _demo(lab: Lab, datapath: str, failures: list[str]) -> None:
     for i, host in enumerate(hosts):
         lab.start_meshd(host, hosts[0] if i else None, datapath)
         lab.wait_ready(host)
-    wait(lambda: len(lab.api(hosts[0], "GET", "/v1/agent")["underlay"]) == 3, 30, "membership")
+    wait(lambda: len(lab.api(hosts[0], "GET", "/v1/agent")["underlay"]) == 3, 90, "membership")
     for host in hosts:
         info = lab.api(host, "GET", "/v1/agent")
         say(f"   meshd {host.name}: underlay {host.underlay}, datapath {info['backend']}")
@@ -123,7 +123,7 @@ def _demo(lab: Lab, datapath: str, failures: list[str]) -> None:
     say(f"   rules on netB inbound: drop ICMP from {BLOCKED_SRC}; drop TCP to port {TELNET}")
     per_host = {h.name: sum(1 for s in SPECS if s.host == h.name) for h in hosts}
     for host in hosts:
-        wait(_bound(lab, host, per_host[host.name]), 30, f"{host.name} to bind its ports")
+        wait(_bound(lab, host, per_host[host.name]), 90, f"{host.name} to bind its ports")
     say("   replicated to every agent; each bound its VMs' interfaces")
 
     say("== 3. reachability matrix (real pings; row pings column)")

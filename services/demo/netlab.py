@@ -194,7 +194,7 @@ class Lab:
             raise LabError(f"{method} {path} on {host.name}: {status} {out}")
         return out
 
-    def wait_ready(self, host: Host, timeout: float = 20) -> None:
+    def wait_ready(self, host: Host, timeout: float = 90) -> None:
         """Until the host's API answers."""
 
         def ready() -> bool:
