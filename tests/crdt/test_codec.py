@@ -21,8 +21,8 @@ from crdt import (
     ORMap,
 )
 from crdt.codec import MAGIC, VERSION
+from tests.crdt.cases import CASES, STEPS
 from tests.crdt.harness import Sim
-from tests.crdt.test_properties import CASES, STEPS
 
 CASE_NAMES = sorted(CASES)
 
