@@ -8,6 +8,7 @@ Routes: GET /v1/flows (installed flows with counters), GET /v1/agent (bindings, 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from services.agent.packet_path import PacketPath, PathConfig
 from services.api.stateview import ARPS_TABLE, MACS_TABLE, TableStateView
 from services.api.store import TopologyStore
 from services.simulation.result import ArpLearned, MacLearned, StateUpdate
-from services.simulation.state import StateView
+from services.simulation.state import StateView, stale_mac_entries
 from services.topology import tables as T
 from services.topology.model import KINDS
 from services.topology.snapshot import Topology
@@ -70,6 +71,40 @@ class _TableSources:
                 self.arps.put((u.router_id, u.ip), u.mac)
         self.ctx.notify_written()
 
+    def prune_macs(self) -> int:
+        """Delete learned MAC entries that went stale (port gone or moved, learner left):
+        ours, and those of hosts no longer in the mesh. Returns how many."""
+        gone = {
+            m.meta.host_id
+            for m in self.ctx.members()
+            if m.state in (MemberState.DEAD, MemberState.LEFT)
+        }
+        entries: dict[tuple[str, int, int], tuple[str, str]] = {}
+        for key, value in self.macs.state.value().items():
+            if isinstance(key, tuple) and len(key) == 3 and isinstance(value, dict):
+                entries[key] = (str(value.get("port_id")), str(value.get("host_id")))
+        # hosts merely not heard of yet count as live: only DEAD or LEFT ones lose entries
+        live = frozenset(h for _, h in entries.values() if h not in gone)
+        stale = stale_mac_entries(entries, self.topology(), live)
+        me = self.ctx.host_id
+        mine = [k for k in stale if entries[k][1] == me or entries[k][1] in gone]
+        for key in mine:
+            self.macs.delete(key)
+        if mine:
+            self.ctx.notify_written()
+        return len(mine)
+
+
+async def _prune_loop(src: _TableSources, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            n = src.prune_macs()
+            if n:
+                log.info("pruned %d stale MAC entries", n)
+        except Exception:
+            log.exception("MAC pruning failed")
+
 
 class AgentExtension(BaseExtension):
     """Binds exterior ports to local interfaces and runs the packet path."""
@@ -114,6 +149,7 @@ class AgentExtension(BaseExtension):
         except BaseException:
             await self.dp.close()
             raise
+        self.ctx.create_task(_prune_loop(src, float(cfg.get("mac_prune_interval", 10.0))))
         log.info("agent packet path running on the %s datapath", self.backend)
 
     async def stop(self) -> None:
