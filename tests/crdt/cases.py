@@ -180,8 +180,7 @@ STEP = st.tuples(
 STEPS = st.lists(STEP, min_size=1, max_size=30)
 
 
-def _lww_winner(ops: list[Any], get: Callable[[Any], LWWRegister]) -> Any:
-    regs = [get(o) for o in ops]
+def _lww_winner(regs: list[LWWRegister]) -> Any:
     best = regs[0]
     for x in regs[1:]:
         best = best.join(x)
@@ -194,8 +193,7 @@ def expected_value(name: str, sim: Sim) -> Any:
     if name in ("gcounter", "pncounter"):
         return sum(o.payload for o in ops)
     if name == "lww":
-        writes = [o.delta for o in ops]
-        return _lww_winner(writes, lambda d: d) if writes else None
+        return _lww_winner([o.delta for o in ops]) if ops else None
     live = sim.model_paths()
     if name == "mvregister":
         return frozenset(freeze(canon_value(o.payload)) for o in live.get((), []))
@@ -224,9 +222,7 @@ def expected_value(name: str, sim: Sim) -> Any:
     if name == "nested_lww":
         out3: dict[Any, dict[Any, Any]] = {}
         for (k1, k2), front in live.items():
-            out3.setdefault(k1, {})[k2] = _lww_winner(
-                front, lambda o, k1=k1, k2=k2: o.delta.get(k1).get(k2)
-            )
+            out3.setdefault(k1, {})[k2] = _lww_winner([o.delta.get(k1).get(k2) for o in front])
         return out3
     if name == "nested_gcounter":
         out5: dict[Any, dict[Any, Any]] = {}

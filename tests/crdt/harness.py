@@ -27,7 +27,7 @@ class Op:
     replica: int
     path: Path
     remove: bool
-    delta: CRDT
+    delta: Any  # the type under test (Any: cases reach into ORMap deltas)
     past: dict[Path, set[int]]
     payload: Any = None
     encoded: bytes = b""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 import crdt
@@ -228,6 +230,10 @@ def test_decode_rejects_garbage() -> None:
         crdt.decode("text")  # type: ignore[arg-type]
 
 
+def _assign(replica: str, value: object) -> Callable[[LWWRegister], LWWRegister]:
+    return lambda r: r.assign(replica, value)
+
+
 def test_several_changes_in_one_update() -> None:
     """The pattern of a topology table: apply each field's delta to the view, return the join."""
     t = ORMap(lambda: ORMap(LWWRegister))
@@ -236,7 +242,7 @@ def test_several_changes_in_one_update() -> None:
     def change(obj: ORMap) -> ORMap:
         acc = None
         for name, value in (("x", 1), ("y", 2), ("z", 3)):
-            d = obj.update("a", name, lambda r, v=value: r.assign("a", v))
+            d = obj.update("a", name, _assign("a", value))
             obj.apply(d)
             acc = d if acc is None else acc.join(d)
         assert acc is not None

@@ -126,7 +126,8 @@ def test_structurally_mutated_encodings(name: str, steps: Any, data: Any) -> Non
 
 
 def _frame(desc: Any, table: list[Any], body: Any) -> bytes:
-    return msgpack.packb([MAGIC, VERSION, desc, table, body], use_bin_type=True)
+    out: bytes = msgpack.packb([MAGIC, VERSION, desc, table, body], use_bin_type=True)
+    return out
 
 
 def _nest(depth: int, leaf: Any) -> Any:

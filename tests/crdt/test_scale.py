@@ -39,7 +39,7 @@ def _frame(n: int, changed: int = 0) -> bytes:
     for k, v in pairs:
         body_sorted += [k, v]
     vv = [0, n] + ([1, changed] if changed else [])
-    return msgpack.packb(
+    out: bytes = msgpack.packb(
         [
             MAGIC,
             VERSION,
@@ -49,6 +49,7 @@ def _frame(n: int, changed: int = 0) -> bytes:
         ],
         use_bin_type=True,
     )
+    return out
 
 
 def _peak(fn: Callable[[], Any]) -> tuple[Any, int]:
