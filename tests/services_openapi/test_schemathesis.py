@@ -33,7 +33,7 @@ from services.api.store import REFERENCES
 from tests.mesh_proc.harness import Meshd, stop_all
 
 EXT = {"MESHD_EXTENSIONS": "services.extension:NetworkExtension"}
-EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}  # per operation
+EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 6}  # per operation
 CONFORMANCE = [
     not_a_server_error,
     status_code_conformance,
@@ -61,6 +61,8 @@ CROSS_FIELD = (
     ("addresses", "only bridge ports have addresses"),
     ("vlan", "only bridge ports have a vlan"),
     ("binding", "a linked port cannot be bound"),
+    ("binding", "an interior (peered) port cannot be bound"),
+    ("peer_id", "a port cannot peer with itself"),
     ("binding", "port "),  # link: "port X is bound to a host interface"
     ("next_hop_port", "required for a normal route"),
     ("next_hop_port", "not a port of this router"),
@@ -144,7 +146,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     node.start()
     try:
         node.wait_ready()
-        yield Api(node)
+        api = Api(node)
+        api.seed()
+        yield api
     finally:
         stop_all([node])
 
@@ -192,8 +196,10 @@ def _refused_for_a_cross_field_rule(response: Any) -> bool:
     ids=lambda v: str(v),
 )
 def test_operation_conforms(api: Api, mode: GenerationMode, method: str, path: str) -> None:
-    api.seed()
     ids = api.ids()
+    if not all(ids.values()):  # deleted by an earlier operation's examples
+        api.seed()
+        ids = api.ids()
     operation = api.schema[path][method]
     checks = [*CONFORMANCE, negative_data_rejection] if mode.is_negative else CONFORMANCE
 
