@@ -161,6 +161,9 @@ async def forward_run(
     cpu0 = time.process_time()
     t0 = time.monotonic()
     gen = await asyncio.create_subprocess_exec(
+        "nice",
+        "-n",
+        "19",  # the generator yields the CPU to the datapaths it is measuring
         sys.executable,
         "-c",
         GENERATOR.format(root=root, ns=topo.vma, frame=frame.hex(), seconds=seconds),
@@ -235,12 +238,13 @@ MASK = FlowMask(
 )
 
 
-async def install_rate(dp: Any, n: int) -> float:
+async def install_rate(dp: Any, n: int, window: int = 1) -> float:
+    """Flows installed per second, ``window`` requests in flight at a time."""
     keys = sample_keys(n)
     actions = [Output(1)]
     t0 = time.perf_counter()
-    for key in keys:
-        await dp.install_flow(key, MASK, actions)
+    for i in range(0, n, window):
+        await asyncio.gather(*(dp.install_flow(k, MASK, actions) for k in keys[i : i + window]))
     rate = n / (time.perf_counter() - t0)
     await dp.flush_flows()
     return rate
@@ -253,12 +257,14 @@ async def userspace_install(runs: int, n: int) -> float:
     return statistics.median(rates)
 
 
-async def kernel_install(runs: int, n: int) -> float:
+async def kernel_install(runs: int, n: int) -> dict[str, float]:
     from datapath.odp import KernelDatapath
 
     dp = await KernelDatapath.create(f"bk{uuid.uuid4().hex[:6]}")
     try:
-        return statistics.median([await install_rate(dp, n) for _ in range(runs)])
+        one = statistics.median([await install_rate(dp, n) for _ in range(runs)])
+        piped = statistics.median([await install_rate(dp, n, 64) for _ in range(runs)])
+        return {"one_at_a_time": one, "64_in_flight": piped}
     finally:
         await dp.close()
 
@@ -274,7 +280,7 @@ async def main() -> None:
     report: dict[str, Any] = {"runs": args.runs, "cpus": os.cpu_count()}
     report["userspace_flow_install_per_s"] = await userspace_install(args.runs, args.flows)
     if args.kernel:
-        report["kernel_flow_install_per_s"] = await kernel_install(args.runs, min(args.flows, 5000))
+        report["kernel_flow_install_per_s"] = await kernel_install(args.runs, min(args.flows, 2000))
     else:
         report["userspace_forwarding_vxlan"] = await forwarding(args.runs, args.seconds)
     if args.json:
@@ -282,7 +288,11 @@ async def main() -> None:
         return
     print(f"userspace flow install: {report['userspace_flow_install_per_s']:,.0f} flows/s")
     if "kernel_flow_install_per_s" in report:
-        print(f"kernel flow install:    {report['kernel_flow_install_per_s']:,.0f} flows/s")
+        k = report["kernel_flow_install_per_s"]
+        print(
+            f"kernel flow install (emulated VM): {k['one_at_a_time']:,.0f} flows/s one at a time, "
+            f"{k['64_in_flight']:,.0f} flows/s with 64 in flight"
+        )
     for size, r in report.get("userspace_forwarding_vxlan", {}).items():
         print(
             f"userspace VXLAN forwarding {size}: {r['forwarded_pps']:,.0f} pps forwarded by host A "

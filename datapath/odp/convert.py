@@ -147,8 +147,9 @@ def _masked_header_attr(value: Header, mask: Header) -> list[Any]:
 # -- match (key + mask) -> attributes -----------------------------------------------
 
 
-def _l3_l4(key: FlowKey, mask: FlowMask, for_mask: bool) -> Attrs:
-    """ETHERTYPE and the L3/L4 attributes, for the key or for its mask."""
+def _l3_l4(key: FlowKey, mask: FlowMask, masked: FlowKey, for_mask: bool) -> Attrs:
+    """ETHERTYPE and the L3/L4 attributes, for the key (``masked`` = mask.apply(key)) or for
+    its mask."""
     src: Any = mask if for_mask else key
     eth_type = key.eth_type & mask.eth_type
     attrs: Attrs = []
@@ -157,7 +158,7 @@ def _l3_l4(key: FlowKey, mask: FlowMask, for_mask: bool) -> Attrs:
     attrs.append(["OVS_KEY_ATTR_ETHERTYPE", 0xFFFF if for_mask else eth_type])
     proto = frag = 0
     if eth_type == ETH_TYPE_IPV4:
-        v4 = mask.apply(key).ipv4 or Ipv4Key()
+        v4 = masked.ipv4 or Ipv4Key()
         proto, frag = v4.proto, v4.frag
         if for_mask:
             if mask.ipv4 is not None:
@@ -165,7 +166,7 @@ def _l3_l4(key: FlowKey, mask: FlowMask, for_mask: bool) -> Attrs:
         else:
             attrs.append(header_attr(v4))
     elif eth_type == ETH_TYPE_IPV6:
-        v6 = mask.apply(key).ipv6 or Ipv6Key()
+        v6 = masked.ipv6 or Ipv6Key()
         proto, frag = v6.proto, v6.frag
         if for_mask:
             if mask.ipv6 is not None:
@@ -173,7 +174,7 @@ def _l3_l4(key: FlowKey, mask: FlowMask, for_mask: bool) -> Attrs:
         else:
             attrs.append(header_attr(v6))
     elif eth_type in (ETH_TYPE_ARP, ETH_TYPE_RARP):
-        arp = src.arp if for_mask else (mask.apply(key).arp or ArpKey())
+        arp = src.arp if for_mask else (masked.arp or ArpKey())
         if arp is not None:
             attrs.append(header_attr(arp))
         return attrs
@@ -181,7 +182,6 @@ def _l3_l4(key: FlowKey, mask: FlowMask, for_mask: bool) -> Attrs:
         return attrs
     if frag == FRAG_LATER:
         return attrs
-    masked = mask.apply(key)
     is_v6 = eth_type == ETH_TYPE_IPV6
     l4: Header | None = None
     if proto == 6:
@@ -206,6 +206,7 @@ def match_attrs(key: FlowKey, mask: FlowMask | None) -> tuple[Attrs, Attrs]:
     """(OVS_FLOW_ATTR_KEY attrs, OVS_FLOW_ATTR_MASK attrs) for a megaflow, kernel rules
     applied. Raises KernelRuleError for a match the kernel cannot express."""
     mask = normalize_mask(key, FlowMask.exact(key) if mask is None else mask)
+    masked = mask.apply(key)
     k: Attrs = []
     m: Attrs = []
     if mask.in_port and key.in_port != NO_PORT:
@@ -244,13 +245,13 @@ def match_attrs(key: FlowKey, mask: FlowMask | None) -> tuple[Attrs, Attrs]:
         tci_mask = (mask.vlan.tci if mask.vlan else 0) | VLAN_CFI
         k.append(["OVS_KEY_ATTR_ETHERTYPE", ETH_TYPE_VLAN])
         k.append(["OVS_KEY_ATTR_VLAN", (key.vlan.tci & tci_mask) | VLAN_CFI])
-        k.append(["OVS_KEY_ATTR_ENCAP", {"attrs": _l3_l4(key, mask, False)}])
+        k.append(["OVS_KEY_ATTR_ENCAP", {"attrs": _l3_l4(key, mask, masked, False)}])
         m.append(["OVS_KEY_ATTR_ETHERTYPE", 0xFFFF])
         m.append(["OVS_KEY_ATTR_VLAN", tci_mask])
-        m.append(["OVS_KEY_ATTR_ENCAP", {"attrs": _l3_l4(key, mask, True)}])
+        m.append(["OVS_KEY_ATTR_ENCAP", {"attrs": _l3_l4(key, mask, masked, True)}])
     else:
-        k.extend(_l3_l4(key, mask, False))
-        m.extend(_l3_l4(key, mask, True))
+        k.extend(_l3_l4(key, mask, masked, False))
+        m.extend(_l3_l4(key, mask, masked, True))
     return k, m
 
 

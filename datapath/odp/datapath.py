@@ -37,12 +37,15 @@ from datapath.flow.key import NO_PORT, FlowKey, TunnelKey
 from datapath.flow.mask import FlowMask
 from datapath.netns import in_netns
 from datapath.odp import attrs as A
-from datapath.odp import convert, decode, links
+from datapath.odp import convert, decode, links, wire
+from datapath.odp.channel import AckChannel
 from datapath.odp.family import NETLINK_GENERIC, Family
 
 log = logging.getLogger(__name__)
 
 _NLMSG = struct.Struct("=IHHII")
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
 NLM_F_CREATE = 0x400
 NLM_F_EXCL = 0x200
 SOL_NETLINK = 270
@@ -89,6 +92,8 @@ def _messages(data: bytes) -> list[tuple[int, bytes]]:
             raise ValueError(f"bad netlink length {length} at offset {off}")
         out.append((mtype, data[off : off + length]))
         off += (length + 3) & ~3
+    if off < len(data) and any(data[off:]):
+        raise ValueError(f"{len(data) - off} trailing bytes are not a netlink message")
     return out
 
 
@@ -109,6 +114,7 @@ class KernelDatapath(Datapath):
         self._flow = Family(A.OVS_FLOW_FAMILY, A.ovs_flow_msg, A.OVS_FLOW_VERSION)
         self._packet = Family(A.OVS_PACKET_FAMILY, A.ovs_packet_msg, A.OVS_PACKET_VERSION)
         self._handler: socket.socket | None = None
+        self._acks: AckChannel | None = None  # flow install and execute, pipelined
         self._events_sock: socket.socket | None = None
         self._upcalls: asyncio.Queue[Upcall] = asyncio.Queue(4096)
         self._listeners: list[asyncio.Queue[PortEvent]] = []
@@ -157,6 +163,7 @@ class KernelDatapath(Datapath):
             await fam.open(self.netns)
         self._handler = _raw_socket(self.netns)
         self.upcall_pid = self._handler.getsockname()[0]
+        self._acks = AckChannel(self.netns)
 
     async def _new(self, per_cpu: bool) -> None:
         base: list[list[Any]] = [
@@ -221,6 +228,9 @@ class KernelDatapath(Datapath):
                     self._loop.remove_reader(sock.fileno())
                 sock.close()
         self._handler = self._events_sock = None
+        if self._acks is not None:
+            self._acks.close()
+            self._acks = None
         for fam in (self._dp, self._vport, self._flow, self._packet):
             fam.close()
 
@@ -285,13 +295,18 @@ class KernelDatapath(Datapath):
         return await self._add_vport(name, A.OVS_VPORT_TYPE_INTERNAL)
 
     async def add_tunnel_port(
-        self, name: str, type: PortType = PortType.VXLAN, dst_port: int = 4789
+        self,
+        name: str,
+        type: PortType = PortType.VXLAN,
+        dst_port: int = 4789,
+        *,
+        device: bool = True,
     ) -> PortInfo:
-        """VXLAN: a collect-metadata rtnetlink device attached as NETDEV, else the compat
-        vport; GRE and Geneve: the compat vport types (where the kernel has them)."""
+        """VXLAN: a collect-metadata rtnetlink device attached as NETDEV (unless ``device`` is
+        False), else the compat vport; GRE and Geneve: the compat vport types."""
         if type not in _TUNNEL_VPORT:
             raise DatapathError(f"{type.value} is not a tunnel type", errno.EINVAL)
-        if type is PortType.VXLAN:
+        if type is PortType.VXLAN and device:
             try:
                 await links.create_vxlan_device(name, dst_port, self.netns)
             except DatapathError as exc:
@@ -394,8 +409,27 @@ class KernelDatapath(Datapath):
             ],
         ]
         flags = NLM_F_CREATE if replace else NLM_F_CREATE | NLM_F_EXCL
-        await self._flow.request(A.OVS_CMD_NEW, self.dp_ifindex, attrs, flags)
+        await self._ack_request(self._flow, A.OVS_CMD_NEW, attrs, flags, "flow install")
         return ufid
+
+    async def _ack_request(
+        self, family: Family, cmd: int, attrs: list[list[Any]], flags: int, what: str
+    ) -> None:
+        """Pack with the fast packer and wait for the kernel's ACK (no reply message)."""
+        if self._acks is None:
+            raise DatapathError("datapath is closed", errno.ESHUTDOWN)
+        seq = self._acks.next_seq()
+        data = wire.pack_message(
+            family.msg_class,
+            family.family_id,
+            NLM_F_REQUEST | NLM_F_ACK | flags,
+            seq,
+            cmd,
+            family.version,
+            self.dp_ifindex,
+            attrs,
+        )
+        await self._acks.request(seq, data, what)
 
     async def delete_flow(self, ufid: bytes) -> FlowStats:
         replies = await self._flow.request(
@@ -449,7 +483,7 @@ class KernelDatapath(Datapath):
             ["OVS_PACKET_ATTR_KEY", {"attrs": convert.metadata_attrs(in_port, skb_mark, tunnel)}],
             ["OVS_PACKET_ATTR_ACTIONS", {"attrs": convert.action_attrs(actions, self.upcall_pid)}],
         ]
-        await self._packet.request(A.OVS_PACKET_CMD_EXECUTE, self.dp_ifindex, attrs)
+        await self._ack_request(self._packet, A.OVS_PACKET_CMD_EXECUTE, attrs, 0, "execute")
 
     def _on_upcalls(self) -> None:
         assert self._handler is not None

@@ -6,8 +6,9 @@ import asyncio
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -48,6 +49,9 @@ class Lab:
         sh("ip", "netns", "add", name)
         self.namespaces.append(name)
         nsx(name, "ip", "link", "set", "lo", "up")
+        # no IPv6 autoconfiguration chatter (MLD, router solicitations) in test traffic
+        nsx(name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        nsx(name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
         return name
 
     def veth(self, ns_a: str, name_a: str, ns_b: str, name_b: str) -> None:
@@ -102,3 +106,15 @@ async def ping(ns: str, addr: str, count: int = 3) -> tuple[int, str]:
     )
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode()
+
+
+async def next_upcall(
+    upcalls: AsyncIterator[Any], want: Callable[[Any], bool], timeout: float = 20.0
+) -> Any:
+    """The next upcall that satisfies ``want``, skipping unrelated traffic (IPv6 MLD/ND sent
+    when interfaces come up)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            up = await anext(upcalls)
+            if want(up):
+                return up

@@ -16,7 +16,7 @@ from datapath.netns import in_netns
 from datapath.packet import build
 from datapath.packet.parse import parse_packet
 from datapath.userspace import UserspaceDatapath
-from tests.datapath.netns import Lab, lab, need_root_netns, nsx, ping
+from tests.datapath.netns import Lab, lab, need_root_netns, next_upcall, nsx, ping
 
 pytestmark = pytest.mark.netns
 
@@ -153,7 +153,7 @@ async def test_upcall_on_miss_then_execute(net: Lab, closing: list[UserspaceData
     # The VM ARPs for its peer: no flow, so the datapath must send it up with its key.
     pinger = asyncio.ensure_future(ping(vm, "192.168.60.2", count=2))
     upcalls = dp.upcalls()
-    up = await asyncio.wait_for(anext(upcalls), 10)
+    up = await next_upcall(upcalls, lambda u: u.key.arp is not None)
     assert up.kind is UpcallKind.MISS
     assert up.key.in_port == port.port_no
     assert up.key.arp is not None and up.key.arp.tip == ip4("192.168.60.2")
@@ -166,9 +166,7 @@ async def test_upcall_on_miss_then_execute(net: Lab, closing: list[UserspaceData
         await dp.execute(reply, [Output(port.port_no)])
         got = await recv_until(sniff, reply[:12])
         assert parse_packet(got).arp is not None
-        up2 = await asyncio.wait_for(anext(upcalls), 10)
-        while up2.key.icmp is None:
-            up2 = await asyncio.wait_for(anext(upcalls), 10)
+        up2 = await next_upcall(upcalls, lambda u: u.key.icmp is not None)
         assert up2.key.eth is not None and up2.key.eth.dst == mac(MAC2)
     finally:
         sniff.close()
@@ -215,6 +213,6 @@ async def test_internal_port_is_a_tap(net: Lab, closing: list[UserspaceDatapath]
     nsx(host, "ip", "link", "set", "dpint0", "up")
     upcalls = dp.upcalls()
     pinger = asyncio.ensure_future(ping(host, "192.168.80.2", count=1))
-    up = await asyncio.wait_for(anext(upcalls), 10)
-    assert up.key.in_port == port.port_no and up.key.arp is not None
+    up = await next_upcall(upcalls, lambda u: u.key.arp is not None)
+    assert up.key.in_port == port.port_no
     await pinger

@@ -41,7 +41,7 @@ from datapath.odp import KernelDatapath
 from datapath.odp.rules import normalize_mask
 from datapath.packet import build
 from datapath.packet.parse import parse_packet
-from tests.datapath.netns import Lab, lab, nsx, ping
+from tests.datapath.netns import Lab, lab, next_upcall, nsx, ping
 
 pytestmark = pytest.mark.kernel
 
@@ -73,6 +73,7 @@ async def test_create_open_delete_datapath() -> None:
     dp = await KernelDatapath.create(name)
     try:
         assert dp.dp_ifindex > 0
+        assert dp.per_cpu  # 6.1 offers per-CPU upcall dispatch
         ports = await dp.list_ports()
         assert [(p.port_no, p.name, p.type) for p in ports] == [(0, name, PortType.INTERNAL)]
         again = await KernelDatapath.open(name)
@@ -96,17 +97,23 @@ async def test_ports_and_events(dp: KernelDatapath) -> None:
         netdev = await dp.add_netdev_port(vname)
         internal = await dp.add_internal_port(f"ki{uuid.uuid4().hex[:6]}")
         vxlan = await dp.add_tunnel_port(f"kx{uuid.uuid4().hex[:6]}", PortType.VXLAN, 4789)
+        compat = await dp.add_tunnel_port(
+            f"kc{uuid.uuid4().hex[:6]}", PortType.VXLAN, 4790, device=False
+        )
         gre = await dp.add_tunnel_port(f"kg{uuid.uuid4().hex[:6]}", PortType.GRE)
         geneve = await dp.add_tunnel_port(f"kn{uuid.uuid4().hex[:6]}", PortType.GENEVE, 6081)
         ports = {p.port_no: p for p in await dp.list_ports()}
         assert ports[netdev.port_no].type is PortType.NETDEV
         assert ports[internal.port_no].type is PortType.INTERNAL
         assert ports[vxlan.port_no].type is PortType.VXLAN
+        assert ports[compat.port_no].type is PortType.VXLAN
+        assert ports[compat.port_no].dst_port == 4790
         assert ports[gre.port_no].type is PortType.GRE
         assert ports[geneve.port_no].type is PortType.GENEVE
         assert ports[geneve.port_no].dst_port == 6081
-        seen = [await asyncio.wait_for(anext(events), 5) for _ in range(5)]
+        seen = [await asyncio.wait_for(anext(events), 5) for _ in range(6)]
         assert {e.port.port_no for e in seen} == {
+            compat.port_no,
             netdev.port_no,
             internal.port_no,
             vxlan.port_no,
@@ -210,6 +217,20 @@ MATCHES: list[tuple[str, FlowKey, FlowMask]] = [
             in_port=1, eth=EthernetKey(A, B), vlan=VlanKey(0x1000 | 10), eth_type=0x0800, ipv4=V4
         ),
         FlowMask(in_port=0xFFFFFFFF, vlan=VlanKey(0x0FFF), eth_type=0xFFFF),
+    ),
+    (
+        "tunnel tos, ports, flags",
+        FlowKey(
+            in_port=4,
+            tunnel=TunnelKey(0x99, ip4("10.9.0.1"), ip4("10.9.0.2"), 0x10, 64, 0, 4789, 0x1),
+            eth=EthernetKey(A, B),
+        ),
+        FlowMask(
+            in_port=0xFFFFFFFF,
+            tunnel=TunnelKey(
+                tun_id=(1 << 64) - 1, ipv4_dst=0xFFFFFFFF, tos=0xFF, tp_dst=0xFFFF, flags=0x1
+            ),
+        ),
     ),
     (
         "tunnel",
@@ -338,8 +359,8 @@ async def test_upcall_execute_and_userspace_action(net: Lab) -> None:
     try:
         port = await dp.add_netdev_port("p1")
         upcalls = dp.upcalls()
-        pinger = asyncio.ensure_future(ping(vm, "192.168.60.2", count=2))
-        up = await asyncio.wait_for(anext(upcalls), 20)
+        pinger = asyncio.ensure_future(ping(vm, "192.168.60.2", count=1))
+        up = await next_upcall(upcalls, lambda u: u.key.arp is not None)
         assert up.kind is UpcallKind.MISS
         assert up.key.in_port == port.port_no
         assert up.key.arp is not None and up.key.arp.tip == ip4("192.168.60.2")
@@ -355,9 +376,7 @@ async def test_upcall_execute_and_userspace_action(net: Lab) -> None:
         finally:
             sniff.close()
         # the VM now sends its echo request: a miss with an ICMP key
-        up2 = await asyncio.wait_for(anext(upcalls), 20)
-        while up2.key.icmp is None:
-            up2 = await asyncio.wait_for(anext(upcalls), 20)
+        up2 = await next_upcall(upcalls, lambda u: u.key.icmp is not None)
         assert up2.key.eth is not None and up2.key.eth.dst == B
         # a flow with a userspace action sends ACTION upcalls carrying our userdata
         key = up2.key
@@ -366,10 +385,30 @@ async def test_upcall_execute_and_userspace_action(net: Lab) -> None:
             FlowMask(in_port=0xFFFFFFFF, eth_type=0xFFFF, ipv4=Ipv4Key(proto=0xFF)),
             [Userspace(b"tag")],
         )
-        up3 = await asyncio.wait_for(anext(upcalls), 20)
-        while up3.kind is not UpcallKind.ACTION:
-            up3 = await asyncio.wait_for(anext(upcalls), 20)
+        with in_netns(vm):  # the VM sends that frame again: it now hits the flow
+            sender = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        try:
+            sender.bind(("eth0", 0))
+            sender.send(up2.packet)
+        finally:
+            sender.close()
+        up3 = await next_upcall(upcalls, lambda u: u.kind is UpcallKind.ACTION)
         assert up3.userdata == b"tag" and up3.key.icmp is not None
+        await pinger
+    finally:
+        await dp.close()
+
+
+async def test_per_vport_upcall_mode(net: Lab) -> None:
+    host = net.ns("h")
+    vm = net.vm(host, "p1", "192.168.61.1/24", MAC1)
+    dp = await KernelDatapath.create(dp_name(), netns=host, per_cpu=False)
+    try:
+        assert not dp.per_cpu
+        port = await dp.add_netdev_port("p1")
+        pinger = asyncio.ensure_future(ping(vm, "192.168.61.2", count=1))
+        up = await asyncio.wait_for(anext(dp.upcalls()), 20)
+        assert up.kind is UpcallKind.MISS and up.key.in_port == port.port_no
         await pinger
     finally:
         await dp.close()
