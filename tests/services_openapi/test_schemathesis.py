@@ -33,7 +33,13 @@ from services.api.store import REFERENCES
 from tests.mesh_proc.harness import Meshd, stop_all
 
 EXT = {"MESHD_EXTENSIONS": "services.extension:NetworkExtension"}
-EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 6}  # per operation
+# per operation: 10 and 6 with the default profile (100 examples), ten times that with
+# HYPOTHESIS_PROFILE=thorough
+_BASE = settings().max_examples
+EXAMPLES = {
+    GenerationMode.POSITIVE: max(1, _BASE // 10),
+    GenerationMode.NEGATIVE: max(1, _BASE // 16),
+}
 CONFORMANCE = [
     not_a_server_error,
     status_code_conformance,
