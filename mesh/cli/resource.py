@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,8 @@ class ResourceSpec:
     # fields offered as `--field-name VALUE` on create and update (read like --set values)
     fields: tuple[str, ...] = ()
     command: str = ""  # command name when it differs from kind ("port-groups")
+    # fields whose `--field-name` value is always a string (a name "2024", a tenant "42")
+    text_fields: tuple[str, ...] = ()
 
 
 class ResourceClient:
@@ -68,9 +70,22 @@ class ResourceClient:
         self.api.delete(self._one(rid))
 
 
-def parse_fields(body: str | None, sets: Sequence[str] | None, read_stdin: Any) -> dict[str, Any]:
-    """A JSON object argument ('-' = stdin) merged with `--set a.b=value` assignments
-    (value read as JSON if it parses, else as a string)."""
+def _json_or_text(raw: str) -> Any:
+    """A command-line value: JSON if it parses, else the text itself."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw
+
+
+def parse_fields(
+    body: str | None,
+    sets: Sequence[str] | None,
+    read_stdin: Any,
+    fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A JSON object argument ('-' = stdin), then `fields` (values as they are), then
+    `--set a.b=value` assignments (value read as JSON if it parses, else as a string)."""
     obj: dict[str, Any] = {}
     if body is not None:
         text = read_stdin() if body == "-" else body
@@ -81,15 +96,13 @@ def parse_fields(body: str | None, sets: Sequence[str] | None, read_stdin: Any) 
         if not isinstance(parsed, dict):
             raise UsageError("the object argument must be a JSON object")
         obj = parsed
+    obj.update(fields or {})
     for assignment in sets or ():
         path, eq, raw = assignment.partition("=")
         keys = path.split(".")
         if not eq or not all(keys):
             raise UsageError(f"bad --set {assignment!r}: expected FIELD=VALUE (FIELD may be a.b)")
-        try:
-            value: Any = json.loads(raw)
-        except (ValueError, RecursionError):
-            value = raw
+        value = _json_or_text(raw)
         node = obj
         for k in keys[:-1]:
             child = node.setdefault(k, {})
@@ -105,10 +118,15 @@ def field_option(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def _field_sets(spec: ResourceSpec, args: argparse.Namespace) -> list[str]:
-    """`--field-name VALUE` options given, as --set assignments (before the explicit ones)."""
-    sets = [f"{f}={v}" for f in spec.fields if (v := getattr(args, f"field_{f}", None)) is not None]
-    return sets + list(args.set or ())
+def _body(spec: ResourceSpec, args: argparse.Namespace, read_stdin: Any) -> dict[str, Any]:
+    """The JSON object argument, the `--field-name VALUE` options, then `--set`."""
+    given = {f: getattr(args, f"field_{f}", None) for f in spec.fields}
+    options = {
+        f: v if f in spec.text_fields else _json_or_text(v)
+        for f, v in given.items()
+        if v is not None
+    }
+    return parse_fields(args.object, args.set, read_stdin, options)
 
 
 def register_resource(sub: SubCommands, spec: ResourceSpec) -> SubCommands:
@@ -129,12 +147,11 @@ def register_resource(sub: SubCommands, spec: ResourceSpec) -> SubCommands:
         return 0
 
     def do_create(ctx: Context, args: argparse.Namespace) -> int:
-        fields = parse_fields(args.object, _field_sets(spec, args), ctx.read_stdin)
-        _print(ctx, client(ctx).create(fields))
+        _print(ctx, client(ctx).create(_body(spec, args, ctx.read_stdin)))
         return 0
 
     def do_update(ctx: Context, args: argparse.Namespace) -> int:
-        fields = parse_fields(args.object, _field_sets(spec, args), ctx.read_stdin)
+        fields = _body(spec, args, ctx.read_stdin)
         if not fields:
             raise UsageError("nothing to update: give a JSON object, --set FIELD=VALUE or --FIELD")
         _print(ctx, client(ctx).update(args.id, fields))
@@ -166,9 +183,8 @@ def _object_arguments(p: argparse.ArgumentParser, spec: ResourceSpec) -> None:
     p.add_argument("object", nargs="?", help="a JSON object ('-' reads standard input)")
     p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="set one field")
     for f in spec.fields:
-        p.add_argument(
-            field_option(f), dest=f"field_{f}", metavar="VALUE", help=f"set {f} (like --set)"
-        )
+        kind = "text" if f in spec.text_fields else "JSON or text, like --set"
+        p.add_argument(field_option(f), dest=f"field_{f}", metavar="VALUE", help=f"{f} ({kind})")
 
 
 def _print(ctx: Context, body: Any) -> None:

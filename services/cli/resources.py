@@ -21,6 +21,9 @@ _DEVICE: tuple[Column, ...] = (
     ("UP", "admin_state_up"),
 )
 
+#: free-text fields: `--name 2024` is the string "2024", not a number
+TEXT_FIELDS = ("name", "tenant_id")
+
 #: kind -> (table columns, command aliases)
 LAYOUT: dict[str, tuple[tuple[Column, ...], tuple[str, ...]]] = {
     "bridges": (_DEVICE, ("bridge", "br")),
@@ -87,6 +90,7 @@ def spec(kind: str) -> ResourceSpec:
         aliases=aliases,
         fields=writable,
         command=kind.replace("_", "-"),
+        text_fields=tuple(f for f in TEXT_FIELDS if f in writable),
     )
 
 

@@ -20,6 +20,7 @@ INT_FIELDS = frozenset(
     {"ethertype", "vlan", "ttl", "src_port", "dst_port", "icmp_type", "icmp_code", "arp_op"}
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAX_LOOKUPS = 64  # names fetched for one trace
 #: hop kind -> the collection its device id belongs to
 HOP_KINDS = {"port": "ports", "bridge": "bridges", "router": "routers", "chain": "chains"}
 
@@ -105,22 +106,33 @@ def do_trace(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _names(ctx: Context, body: Mapping[str, Any]) -> dict[str, str]:
-    """id -> name of the objects the trace mentions (best effort: ids if a lookup fails)."""
-    hops = body.get("hops") or []
-    kinds = {HOP_KINDS[h.get("kind")] for h in hops if h.get("kind") in HOP_KINDS}
-    if body.get("egress_ports"):
-        kinds.add("ports")
-    if any(h.get("rule") for h in hops):
-        kinds.add("rules")
+    """id -> name of the objects the trace mentions, one GET each (at most MAX_LOOKUPS;
+    best effort: an object that cannot be read is shown by its id)."""
+    wanted: dict[str, str] = {}  # id -> collection
+    hops = [h for h in body.get("hops") or [] if isinstance(h, dict)]
+    for h in hops:
+        if h.get("kind") in HOP_KINDS and isinstance(h.get("device"), str):
+            wanted.setdefault(h["device"], HOP_KINDS[h["kind"]])
+        if isinstance(h.get("rule"), str):
+            wanted.setdefault(h["rule"], "rules")
+    ports = [*(body.get("egress_ports") or [])]
+    ports += [g.get("port_id") for g in body.get("generated") or [] if isinstance(g, dict)]
+    ports += [
+        m for h in hops if isinstance(h.get("reason"), str) for m in _UUID.findall(h["reason"])
+    ]
+    if isinstance(body.get("reason"), str):
+        ports += _UUID.findall(body["reason"])
+    for pid in ports:
+        if isinstance(pid, str):
+            wanted.setdefault(pid, "ports")
     names: dict[str, str] = {}
-    for kind in sorted(kinds):
+    for oid, kind in list(wanted.items())[:MAX_LOOKUPS]:
         try:
-            objs = ctx.api.get(f"/v1/{kind}").json()
+            obj = ctx.api.get(f"/v1/{kind}/{quote(oid)}").json()
         except CliError:
             continue
-        for obj in objs if isinstance(objs, list) else ():
-            if isinstance(obj, dict) and obj.get("name") and isinstance(obj.get("id"), str):
-                names[obj["id"]] = str(obj["name"])
+        if isinstance(obj, dict) and obj.get("name"):
+            names[oid] = str(obj["name"])
     return names
 
 

@@ -161,6 +161,22 @@ def test_build_a_topology_then_take_it_apart(ctl: Ctl) -> None:
         assert ctl(kind, "list", "--json").json() == []
 
 
+def test_text_fields_stay_text(ctl: Ctl) -> None:
+    """`--name 2024` and `--tenant-id 1001` are strings; other options are read as JSON."""
+    br = ctl.create("bridge", "--tenant-id", "1001", "--name", "2024", "--admin-state-up", "false")
+    assert (br["tenant_id"], br["name"], br["admin_state_up"]) == ("1001", "2024", False)
+    out = ctl(
+        "bridge", "update", br["id"], "--name", "null", "--set", "admin_state_up=true", "--json"
+    ).json()
+    assert (out["name"], out["admin_state_up"]) == ("null", True)
+    # the order: JSON object, then --FIELD options, then --set
+    out = ctl("bridge", "update", br["id"], '{"name": "a"}', "--name", "b", "--json").json()
+    assert out["name"] == "b"
+    out = ctl("bridge", "update", br["id"], "--name", "b", "--set", "name=c", "--json").json()
+    assert out["name"] == "c"
+    ctl.ok("bridge", "delete", br["id"])
+
+
 def test_trace_across_a_router(ctl: Ctl) -> None:
     """VM -> bridge -> router -> bridge -> VM; packet as a JSON argument and on stdin."""
     t = "--tenant-id=t2"
