@@ -106,7 +106,9 @@ class MeshNode:
         self._next_reconnect = 0.0
         self._streams: dict[int, _Stream] = {}
         self._stream_seq = rng.getrandbits(20)
-        self._pulling: set[Address] = set()
+        self._pulling: dict[Address, int] = {}
+        """Outstanding streams per peer: no second push-pull while one (or a state transfer
+        it started) is in flight, so transfers never trip over each other."""
         self._seeds: list[Address] = []
         self._next_stream_sweep = 0.0
         self._limit_n = -1
@@ -345,7 +347,7 @@ class MeshNode:
             for sid, st in list(self._streams.items()):
                 if now - st.opened > cfg.stream_expiry:  # the shell never answered it
                     del self._streams[sid]
-                    self._pulling.discard(st.dst)
+                    self._release(st.dst)
                     self.metrics.drop("stream_expired")
         if now >= self._next_reconnect:
             self._next_reconnect = now + cfg.reconnect_interval
@@ -415,13 +417,20 @@ class MeshNode:
         self._stream_seq = (self._stream_seq + 1) & 0x7FFFFFFF
         sid = self._stream_seq
         self._streams[sid] = _Stream(kind, dst, peer, self._now)
+        self._pulling[dst] = self._pulling.get(dst, 0) + 1
         request = encode_envelope(self.meta.host_id, self._now, [encode_message(msg)], self.keyring)
         self.metrics.messages_out[msg.KIND] += 1
         self.metrics.bytes_out["stream"] += len(request)
         return OpenStream(dst, request, sid)
 
+    def _release(self, dst: Address) -> None:
+        left = self._pulling.get(dst, 0) - 1
+        if left > 0:
+            self._pulling[dst] = left
+        else:
+            self._pulling.pop(dst, None)
+
     def _push_pull(self, dst: Address, peer: str | None, join: bool) -> OpenStream:
-        self._pulling.add(dst)
         self.metrics.push_pulls += 1
         msg = PushPull(join, self.membership.local_state(), self.replication.vvs())
         return self._stream("push_pull", dst, peer, msg)
@@ -470,8 +479,7 @@ class MeshNode:
         ctx = self._streams.pop(stream_id, None)
         if ctx is None:
             return []
-        if ctx.kind == "push_pull":
-            self._pulling.discard(ctx.dst)
+        self._release(ctx.dst)
         if response is None:
             self.metrics.drop("stream_failed")
             return []
@@ -493,15 +501,16 @@ class MeshNode:
                 self.replication.on_delta(delta, now, sender, relay=False)
             for chunk in msg.chunks:
                 out.extend(self._on_chunk(chunk, ctx.dst, sender, now))
-            if self.replication.lacks(msg.vvs):
-                self.replication.pull_from.discard(sender)
             if msg.more and ctx.dst not in self._pulling:
                 out.append(self._push_pull(ctx.dst, sender, join=False))
         elif isinstance(msg, StateChunk) and ctx.kind == "state":
-            if msg.snapshot == 0 and ctx.dst not in self._pulling:
-                out.append(self._push_pull(ctx.dst, sender, join=False))  # expired: restart
-            else:
-                out.extend(self._on_chunk(msg, ctx.dst, sender, now))
+            applied = self.metrics.states_applied
+            out.extend(self._on_chunk(msg, ctx.dst, sender, now))
+            done = self.metrics.states_applied > applied or msg.snapshot == 0
+            if done and ctx.dst not in self._pulling:
+                # a transfer finished (or its snapshot expired): one more push-pull fetches
+                # what changed meanwhile (or restarts); an abandoned one waits for timers
+                out.append(self._push_pull(ctx.dst, sender, join=False))
         else:
             self._drop("unexpected", now, f"{msg.KIND} as a stream reply")
         return out

@@ -387,7 +387,7 @@ class Replication:
         self.pull_from = set()
         for sync in self.syncs.values():
             for origin, (since, sender) in list(sync.gaps.items()):
-                if now - since >= self.config.gap_timeout:
+                if since + self.config.gap_timeout <= now:  # same float form as the deadline
                     pulls.add(sender)
                     sync.gaps[origin] = (now, sender)
         return pulls

@@ -205,3 +205,26 @@ def test_long_outage_is_repaired_with_logged_deltas_in_bounded_replies() -> None
     assert len(away.tables["kv"].get()) == 150
     assert away.metrics.states_applied == 0  # the delta logs covered the whole outage
     assert away.metrics.messages_out["push_pull"] - pulls_before >= 3  # bounded replies
+
+
+def test_chunked_transfer_while_writes_continue() -> None:
+    cfg = MeshConfig.lan(max_stream_bytes=2048, delta_log_max=16)
+    net = cluster(5, seed=22, config=cfg, link=LinkModel(latency=0.02, jitter=0.02))
+    net.run_until(1.0)
+    for i in range(120):
+        w = node(net, i % 5)
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"a{i}", "v" * 40))
+    net.run_until(net.now + 5.0)
+    late = make_node(77, cfg, seed=22)
+    kv_table(late)
+    net.add(late)
+    net.inject(late.meta.gossip, late.join(net.now, [node(net, 0).meta.gossip]))
+    for i in range(100):  # keep writing while the snapshot is fetched chunk by chunk
+        w = node(net, i % 5)
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"b{i}", "w" * 40))
+        net.run_until(net.now + 0.01)
+    assert net.run_until(net.now + 20.0, converged(net))
+    assert len(late.tables["kv"].get()) == 220
+    assert late.metrics.states_applied >= 1
+    assert late.metrics.messages_out["state_request"] >= 2
+    assert all(n.metrics.drops["bad_chunk"] == 0 for n in net.live())
