@@ -13,7 +13,7 @@ from typing import Any
 from mesh.cli.errors import ApiError, ConnectError, UsageError
 from mesh.transport.address import AddressError, format_address, parse_address
 
-DEFAULT_API = "127.0.0.1:7946"
+DEFAULT_API = "127.0.0.1:7947"
 MAX_RESPONSE = 64 * 1024 * 1024
 
 

@@ -85,7 +85,7 @@ def add_common_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--api",
         metavar="ADDR:PORT",
         default=d(None),
-        help="meshd API address (default: $MESHCTL_API or 127.0.0.1:7946)",
+        help="meshd API address (default: $MESHCTL_API or 127.0.0.1:7947)",
     )
     p.add_argument(
         "--token-file",

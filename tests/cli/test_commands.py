@@ -196,7 +196,7 @@ def test_api_address_forms() -> None:
 
     assert base_url("10.1.2.3:80") == "http://10.1.2.3:80"
     assert base_url("[::1]:7946") == "http://[::1]:7946"
-    assert base_url("meshd.local") == "http://meshd.local:7946"
+    assert base_url("meshd.local") == "http://meshd.local:7947"
     assert base_url("https://meshd:8443/") == "https://meshd:8443"
 
 
