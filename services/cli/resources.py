@@ -4,6 +4,7 @@ list|show|create|update|delete` (generic ResourceSpecs) plus `meshctl ports link
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from mesh.cli.http import quote
 from mesh.cli.output import Column
@@ -106,12 +107,12 @@ def register(sub: SubCommands) -> None:
 def _register_links(group: SubCommands) -> None:
     def do_link(ctx: Context, args: argparse.Namespace) -> int:
         body = ctx.api.post(f"/v1/ports/{quote(args.id)}/link", {"peer_id": args.peer}).json()
-        ctx.out.record(body)
+        _show(ctx, body)
         return 0
 
     def do_unlink(ctx: Context, args: argparse.Namespace) -> int:
         body = ctx.api.post(f"/v1/ports/{quote(args.id)}/unlink", {}).json()
-        ctx.out.record(body)
+        _show(ctx, body)
         return 0
 
     p = group.add("link", "link two ports of two devices (both sides)", do_link)
@@ -119,3 +120,11 @@ def _register_links(group: SubCommands) -> None:
     p.add_argument("peer", help="the other port's id")
     p = group.add("unlink", "remove a port's link (both sides)", do_unlink)
     p.add_argument("id", help="a port id")
+
+
+def _show(ctx: Context, body: Any) -> None:
+    """The port as `field: value` lines (JSON with --json); anything else as JSON."""
+    if isinstance(body, dict):
+        ctx.out.record(body)
+    else:
+        ctx.out.data(body)
