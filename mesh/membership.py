@@ -423,10 +423,11 @@ class Membership:
         """Earliest time tick() has work."""
         when = math.inf
         if not self.external and not self.left:
-            when = self._next_probe
             probe = self._probe
-            if probe is not None:
-                when = min(when, probe.end_at)
+            if probe is None:
+                when = self._next_probe
+            else:  # the next probe starts once this one ended, never earlier
+                when = probe.end_at
                 if not probe.indirect_sent:
                     when = min(when, probe.indirect_at)
         for relay in self._relays.values():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mesh.config import MeshConfig
 from mesh.outputs import SendDatagram
 from mesh.sim import LinkModel
-from tests.mesh_core.helpers import cluster, node, write
+from tests.mesh_core.helpers import cluster, converged, node, write
 
 
 def _trace(seed: int) -> list[object]:
@@ -51,3 +52,20 @@ def test_guards_catch_core_bugs() -> None:
     a.next_deadline = lambda: net.now  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="keeps asking"):
         net.run_until(net.now + 1.0)
+
+
+@pytest.mark.parametrize("profile", ["lan", "wan", "local"])
+def test_every_profile_runs_without_busy_loops(profile: str) -> None:
+    # the simulator raises if a node asks for a tick at the same instant over and over
+    cfg = getattr(MeshConfig, profile)()
+    net = cluster(12, seed=23, config=cfg, link=LinkModel(loss=0.1, jitter=0.05))
+    net.run_until(5.0)
+    net.crash(node(net, 4).meta.gossip)
+    for i in range(30):
+        w = node(net, i % 4)
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i}", "v" * (i * 60)))
+        net.run_until(net.now + 0.5)
+    net.partition([[node(net, i).meta.gossip for i in range(5)]])
+    net.run_until(net.now + 30.0)
+    net.heal()
+    assert net.run_until(net.now + 300.0, converged(net))
