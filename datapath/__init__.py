@@ -1,2 +1,17 @@
-"""The fast path: flow keys, masks and actions, and the kernel (OVS over generic netlink)
-and userspace backends. Knows nothing of the topology; imports nothing of ours."""
+"""The fast path: flow keys/masks/actions, a kernel (OVS netlink) and a userspace backend.
+
+Imports nothing else of ours. ``create_datapath`` picks the backend.
+"""
+
+from datapath.api import Datapath, DatapathError, PortType, Upcall, UpcallKind
+from datapath.factory import create_datapath, kernel_available
+
+__all__ = [
+    "Datapath",
+    "DatapathError",
+    "PortType",
+    "Upcall",
+    "UpcallKind",
+    "create_datapath",
+    "kernel_available",
+]

@@ -10,6 +10,7 @@ from datapath.api import DatapathError
 from datapath.flow import (
     Drop,
     EthernetKey,
+    FlowKey,
     FlowMask,
     Ipv4Key,
     Output,
@@ -139,3 +140,16 @@ def test_validate_rejects_unsettable() -> None:
     with pytest.raises(TypeError):
         SetMasked(TunnelKey(), TunnelKey())
     assert full(TcpKey) == TcpKey(0xFFFF, 0xFFFF)
+
+
+def test_vlan_tag_always_matched_like_the_kernel() -> None:
+    table = FlowTable()
+    untagged = build.udp_frame(A, B, IA, IB, 1, 2, b"")
+    tagged = build.ethernet(B, A, 0x0800, untagged[14:], vlan_tci=0x0064)
+    table.install(b"1" * 16, FlowKey(in_port=1), FlowMask(in_port=0xFFFFFFFF), [Output(2)])
+    assert table.lookup(extract(untagged, 1)) is not None
+    assert table.lookup(extract(tagged, 1)) is None  # no VLAN in the flow: untagged only
+    key = parse_packet(tagged, in_port=1)
+    table.install(b"2" * 16, key, FlowMask(in_port=0xFFFFFFFF), [Output(3)])
+    hit = table.lookup(extract(tagged, 1))
+    assert hit is not None and hit.ufid == b"2" * 16

@@ -77,3 +77,17 @@ async def test_userspace_full_upcall_queue_counts_lost() -> None:
     assert dp.lost == 2
     assert (await dp.stats()).lost == 2
     await dp.close()
+
+
+async def test_factory_picks_a_backend() -> None:
+    from datapath import DatapathError, create_datapath, kernel_available
+
+    dp = await create_datapath("f0", backend="userspace")
+    assert isinstance(dp, UserspaceDatapath)
+    await dp.close()
+    if not kernel_available():
+        auto = await create_datapath("f1")
+        assert isinstance(auto, UserspaceDatapath)
+        await auto.close()
+    with pytest.raises(DatapathError):
+        await create_datapath("f2", backend="dpdk")
