@@ -46,6 +46,10 @@ def test_ping_and_tcp_across_hosts_flows_and_drop_rule(lab: Lab) -> None:
     assert "lladdr" in neigh  # the agent answered a1's ARP for its gateway
     assert _agent(lab, "h1")["counters"].get("generated_sent", 0) >= 1
 
+    # no route to 10.9.9.9: the router's ICMP net unreachable comes back (agent-generated)
+    out = lab.vm_exec(a1, "ping", "-c", "1", "-W", "2", "10.9.9.9")
+    assert "Unreachable" in out.stdout, out.stdout
+
     # the flows are installed and counted: h1 tunnels to h2, h2 has the return flow
     flows1 = _flows(lab, "h1")
     tunneled = [f for f in flows1 if "set(tunnel(" in f["actions"] and f["packets"] > 0]
