@@ -181,28 +181,82 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _child(operation: str, **body: Any) -> dict[str, Any]:
+    return {"operationId": operation, "requestBody": body}
+
+
+_SAME_TENANT = "$response.body#/tenant_id"
+#: links from a created object to the objects that hang off it (for clients and for
+#: stateful testing: a port of the new bridge, a rule of the new chain, a trace from the
+#: new port, ...); schemathesis fills in the other fields
+_CHILD_LINKS: dict[str, dict[str, Any]] = {
+    "bridges": {
+        "CreatePort": _child("create_ports", device_id="$response.body#/id", tenant_id=_SAME_TENANT)
+    },
+    "routers": {
+        "CreatePort": _child(
+            "create_ports", device_id="$response.body#/id", tenant_id=_SAME_TENANT
+        ),
+        "CreateRoute": _child(
+            "create_routes", router_id="$response.body#/id", tenant_id=_SAME_TENANT
+        ),
+    },
+    "chains": {
+        "CreateRule": _child("create_rules", chain_id="$response.body#/id", tenant_id=_SAME_TENANT)
+    },
+    "ports": {
+        "Trace": _child(
+            "trace",
+            ingress_port="$response.body#/id",
+            packet={"eth_src": "$response.body#/mac", "eth_dst": "ff:ff:ff:ff:ff:ff"},
+        )
+    },
+}
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.0 document for every route the extension serves."""
     paths: dict[str, Any] = {}
     errors = {"400": _ERROR, "404": _ERROR}
     for kind in KINDS:
         ref = {"$ref": f"#/components/schemas/{kind}"}
+        created = _json(ref, "created")
+        created["links"] = {
+            verb.capitalize(): {
+                "operationId": f"{verb}_{kind}",
+                "parameters": {"id": "$response.body#/id"},
+            }
+            for verb in ("get", "update", "delete")
+        }
+        if kind == "ports":
+            for verb in ("link", "unlink"):
+                created["links"][verb.capitalize()] = {
+                    "operationId": f"{verb}_port",
+                    "parameters": {"id": "$response.body#/id"},
+                }
+        created["links"].update(_CHILD_LINKS.get(kind, {}))
         paths[f"/v1/{kind}"] = {
             "get": {
+                "operationId": f"list_{kind}",
                 "summary": f"list {kind}",
                 "responses": {"200": _json({"type": "array", "items": ref}, "all")},
             },
             "post": {
+                "operationId": f"create_{kind}",
                 "summary": f"create a {kind[:-1]}",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
-                "responses": {"201": _json(ref, "created"), **errors},
+                "responses": {"201": created, **errors},
             },
         }
         one = {"name": "id", "in": "path", "required": True, "schema": _UUID}
         paths[f"/v1/{kind}/{{id}}"] = {
             "parameters": [one],
-            "get": {"responses": {"200": _json(ref, "the object"), "404": _ERROR}},
+            "get": {
+                "operationId": f"get_{kind}",
+                "responses": {"200": _json(ref, "the object"), "404": _ERROR},
+            },
             "patch": {
+                "operationId": f"update_{kind}",
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _patch_schema(kind)}},
@@ -210,7 +264,8 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _json(ref, "updated"), **errors},
             },
             "delete": {
-                "responses": {"204": {"description": "deleted"}, "404": _ERROR, "409": _ERROR}
+                "operationId": f"delete_{kind}",
+                "responses": {"204": {"description": "deleted"}, "404": _ERROR, "409": _ERROR},
             },
         }
     port_ref = {"$ref": "#/components/schemas/ports"}
@@ -218,6 +273,7 @@ def document() -> dict[str, Any]:
     paths["/v1/ports/{id}/link"] = {
         "parameters": [one],
         "post": {
+            "operationId": "link_port",
             "requestBody": {
                 "required": True,
                 "content": {
@@ -236,7 +292,10 @@ def document() -> dict[str, Any]:
     }
     paths["/v1/ports/{id}/unlink"] = {
         "parameters": [one],
-        "post": {"responses": {"200": _json(port_ref, "unlinked"), "404": _ERROR, "409": _ERROR}},
+        "post": {
+            "operationId": "unlink_port",
+            "responses": {"200": _json(port_ref, "unlinked"), "404": _ERROR, "409": _ERROR},
+        },
     }
     packet = {
         "type": "object",
@@ -253,6 +312,7 @@ def document() -> dict[str, Any]:
     }
     paths["/v1/trace"] = {
         "post": {
+            "operationId": "trace",
             "summary": "simulate a packet through the virtual topology",
             "requestBody": {
                 "required": True,
@@ -292,7 +352,9 @@ def document() -> dict[str, Any]:
             },
         }
     }
-    paths["/v1/openapi.json"] = {"get": {"responses": {"200": {"description": "this document"}}}}
+    paths["/v1/openapi.json"] = {
+        "get": {"operationId": "openapi", "responses": {"200": {"description": "this document"}}}
+    }
     return {
         "openapi": "3.0.3",
         "info": {"title": "vnetmesh network API", "version": "1"},

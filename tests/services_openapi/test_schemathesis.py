@@ -22,10 +22,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ensure_resource_availability,
     negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    use_after_free,
 )
 
 from services.api import openapi
@@ -227,3 +229,51 @@ def test_operation_conforms(api: Api, mode: GenerationMode, method: str, path: s
             )
 
     run()
+
+
+def _is_positive(case: Any) -> bool:
+    meta = case.meta
+    if meta is None:
+        return True
+    negative = meta.generation.mode.is_negative
+    return not negative and not any(c.mode.is_negative for c in meta.components.values())
+
+
+def test_sequences_follow_the_links(api: Api) -> None:
+    """Stateful: schemathesis chains calls along the document's links (create -> get,
+    update, delete, link, trace; list -> get ...) and checks every answer as above, plus
+    that a created object can be read and a deleted one is gone."""
+    if not all(api.ids().values()):
+        api.seed()
+    base = api.schema.as_state_machine()
+
+    class Workflow(base):  # type: ignore[valid-type, misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": api.base}
+
+        def validate_response(
+            self,
+            response: Any,
+            case: Any,
+            additional_checks: Any = None,
+            **kwargs: Any,
+        ) -> None:
+            positive = _is_positive(case)
+            checks = [*CONFORMANCE, use_after_free, ensure_resource_availability]
+            if not positive:
+                checks.append(negative_data_rejection)
+            case.validate_response(response, checks=checks, transport_kwargs=kwargs)
+            if positive and response.status_code == 400:
+                assert _refused_for_a_cross_field_rule(response), (
+                    f"schema-valid {case.method} {case.formatted_path} refused: {response.text}"
+                )
+
+    Workflow.run(
+        settings=settings(
+            max_examples=max(1, _BASE // 5),
+            stateful_step_count=10,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
