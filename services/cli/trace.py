@@ -53,7 +53,12 @@ def register(sub: SubCommands) -> None:
     for name in FIELD_NAMES:
         kind: Any = _int if name in INT_FIELDS else _proto if name == "proto" else str
         p.add_argument(
-            "--" + name.replace("_", "-"), dest=f"pkt_{name}", type=kind, metavar=_metavar(name)
+            "--" + name.replace("_", "-"),
+            dest=f"pkt_{name}",
+            type=kind,
+            metavar=_metavar(name),
+            help=f"packet field {name}"
+            + (" (default: the ingress port's MAC)" if name == "eth_src" else ""),
         )
 
 
