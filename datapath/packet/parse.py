@@ -149,7 +149,7 @@ def extract(
                 ip_dst = int.from_bytes(tp, "big")
                 sha = int.from_bytes(sh, "big")
                 tha = int.from_bytes(th, "big")
-    if layers & (L_IPV4 | L_IPV6):
+    if layers & (L_IPV4 | L_IPV6) and frag != FRAG_LATER:  # later fragments have no L4 key
         if proto == 6:
             layers |= L_TCP
             if l4 >= 0 and n - l4 >= 20 and (data[l4 + 12] >> 4) >= 5:

@@ -107,7 +107,7 @@ def test_fragments() -> None:
     later = build.ethernet(B, A, 0x0800, build.ipv4(IA, IB, 17, b"\0" * 16, frag_offset=2))
     key = parse_packet(later)
     assert key.ipv4 is not None and key.ipv4.frag == FRAG_LATER
-    assert key.udp == UdpKey(0, 0)  # the kernel still emits the UDP key, zeroed
+    assert key.udp is None  # as the kernel: no L4 key for a later fragment
 
 
 def test_llc_and_truncated() -> None:

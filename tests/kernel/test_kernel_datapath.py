@@ -399,6 +399,66 @@ async def test_upcall_execute_and_userspace_action(net: Lab) -> None:
         await dp.close()
 
 
+def agreement_frames() -> list[bytes]:
+    """Frames of every kind our parser handles, to compare with the kernel's extraction."""
+    ia, ib = ip4("192.168.62.1"), ip4("192.168.62.2")
+    s6, d6 = ip6("fd00::1"), ip6("fd00::2")
+    return [
+        build.arp(1, A, ia, 0, ib),
+        build.arp(2, A, ia, B, ib),
+        build.icmp_echo(A, B, ia, ib, 7, 1, b"ping"),
+        build.tcp_frame(A, B, ia, ib, 40000, 80, 0x02),
+        build.tcp_frame(A, B, ia, ib, 40000, 80, 0x18, b"GET /"),
+        build.udp_frame(A, B, ia, ib, 5353, 53, b"query"),
+        build.ethernet(
+            B,
+            A,
+            0x86DD,
+            build.ipv6(
+                s6, d6, 17, build.udp(s6, d6, 1, 2, b"x", v6=True), label=0x54321, tclass=0x20
+            ),
+        ),
+        build.ethernet(
+            B, A, 0x86DD, build.ipv6(s6, d6, 58, build.icmpv6(s6, d6, 128, 0, b"\0\1\0\1"))
+        ),
+        build.ethernet(
+            B, A, 0x0800, build.ipv4(ia, ib, 17, build.udp(ia, ib, 7, 8, b"v")), vlan_tci=0x2064
+        ),
+        build.ethernet(
+            B,
+            A,
+            0x0800,
+            build.ipv4(ia, ib, 17, b"\0" * 16, dont_fragment=False, more_fragments=True, ident=9),
+        ),
+        build.ethernet(B, A, 0x0800, build.ipv4(ia, ib, 17, b"\0" * 16, frag_offset=3, ident=9)),
+        build.ethernet(
+            B, A, 0x0800, build.ipv4(ia, ib, 1, build.icmp(3, 1, b"\0" * 4), tos=0x28, ttl=9)
+        ),
+    ]
+
+
+async def test_parser_agrees_with_kernel_flow_extraction(net: Lab) -> None:
+    host = net.ns("h")
+    vm = net.vm(host, "p1", "192.168.62.1/24", MAC1)
+    dp = await KernelDatapath.create(dp_name(), netns=host)
+    try:
+        port = await dp.add_netdev_port("p1")
+        upcalls = dp.upcalls()
+        with in_netns(vm):
+            sender = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        try:
+            sender.bind(("eth0", 0))
+            for frame in agreement_frames():
+                sender.send(frame)
+                up = await next_upcall(upcalls, lambda u, f=frame: u.packet[: len(f)] == f)
+                ours = parse_packet(up.packet, in_port=port.port_no)
+                assert flatten(ours) == flatten(up.key), (frame.hex(), ours, up.key)
+        finally:
+            sender.close()
+    finally:
+        await dp.close()
+
+
 async def test_per_vport_upcall_mode(net: Lab) -> None:
     host = net.ns("h")
     vm = net.vm(host, "p1", "192.168.61.1/24", MAC1)
