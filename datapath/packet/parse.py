@@ -60,13 +60,71 @@ def tunnel_tuple(tunnel: TunnelKey | None) -> tuple[int, ...]:
     return (t.tun_id, t.ipv4_src, t.ipv4_dst, t.tos, t.ttl, t.tp_src, t.tp_dst, t.flags)
 
 
+_FAST = struct.Struct("!HIHIHBBHHHBBHII")  # untagged Ethernet + option-less IPv4 header
+_FAST_L4 = {6: L_TCP, 17: L_UDP, 1: L_ICMP}
+
+
 def extract(
     data: bytes | bytearray | memoryview,
     in_port: int = NO_PORT,
     skb_mark: int = 0,
     tunnel: tuple[int, ...] | None = None,
 ) -> Flat:
-    """The flat key of a frame (see datapath.flow.flat for the layout)."""
+    """The flat key of a frame (see datapath.flow.flat for the layout).
+
+    Untagged, unfragmented IPv4 TCP/UDP/ICMP with complete headers (the forwarding fast path)
+    is decoded with one unpack; everything else takes the general path."""
+    if len(data) >= 54:
+        dh, dl, sh, sl, et, vihl, tos, _t, _i, fo, ttl, proto, _c, src, dst = _FAST.unpack_from(
+            data, 0
+        )
+        if et == ETH_TYPE_IPV4 and vihl == 0x45 and not fo & 0x3FFF and proto in _FAST_L4:
+            layers = L_ETH | L_IPV4 | _FAST_L4[proto]
+            tcp_flags = 0
+            if proto == 1:
+                tp_src, tp_dst = data[34], data[35]
+            else:
+                tp_src, tp_dst = _PORTS.unpack_from(data, 34)
+                if proto == 6:
+                    if data[46] >> 4 < 5:
+                        return _extract(data, in_port, skb_mark, tunnel)
+                    tcp_flags = _U16.unpack_from(data, 46)[0] & 0x0FFF
+            if tunnel is None:
+                tunnel = _NO_TUN
+            else:
+                layers |= L_TUN
+            return (
+                layers,
+                in_port,
+                skb_mark,
+                *tunnel,
+                sh << 32 | sl,
+                dh << 32 | dl,
+                0,
+                ETH_TYPE_IPV4,
+                src,
+                dst,
+                proto,
+                tos,
+                ttl,
+                FRAG_NONE,
+                0,
+                tp_src,
+                tp_dst,
+                tcp_flags,
+                0,
+                0,
+            )
+    return _extract(data, in_port, skb_mark, tunnel)
+
+
+def _extract(
+    data: bytes | bytearray | memoryview,
+    in_port: int = NO_PORT,
+    skb_mark: int = 0,
+    tunnel: tuple[int, ...] | None = None,
+) -> Flat:
+    """The general extraction: every frame kind, truncations included."""
     n = len(data)
     if n < 14:
         raise PacketError(f"frame of {n} bytes is shorter than an Ethernet header")

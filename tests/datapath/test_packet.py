@@ -24,7 +24,7 @@ from datapath.flow.key import (
 )
 from datapath.packet import build
 from datapath.packet.checksum import checksum, pseudo4
-from datapath.packet.parse import PacketError, extract, parse_packet
+from datapath.packet.parse import PacketError, _extract, extract, parse_packet
 
 A, B = mac("02:00:00:00:00:0a"), mac("02:00:00:00:00:0b")
 IA, IB = ip4("10.1.0.1"), ip4("10.1.0.2")
@@ -152,3 +152,32 @@ def test_parser_structured_fuzz(eth_type: int, proto: int, tail: bytes) -> None:
     frame = build.ethernet(B, A, eth_type, body + tail)
     key = parse_packet(frame)
     assert unflatten(flatten(key)) == key
+
+
+@given(
+    st.sampled_from([1, 6, 17, 47]),
+    st.integers(0, 0xFFFF),
+    st.integers(0, 255),
+    st.binary(max_size=40),
+    st.sampled_from([0x45, 0x46, 0x55]),
+)
+def test_fast_path_equals_general_path(
+    proto: int, frag: int, tos: int, tail: bytes, vihl: int
+) -> None:
+    header = struct.pack(
+        "!BBHHHBBH4s4s",
+        vihl,
+        tos,
+        20 + len(tail),
+        1,
+        frag,
+        64,
+        proto,
+        0,
+        b"\x0a\0\0\1",
+        b"\x0a\0\0\2",
+    )
+    frame = build.ethernet(B, A, 0x0800, header + tail)
+    assert extract(frame, 3, 4) == _extract(frame, 3, 4)
+    tun = (1, 2, 3, 4, 5, 6, 7, 0)
+    assert extract(frame, 3, 4, tun) == _extract(frame, 3, 4, tun)

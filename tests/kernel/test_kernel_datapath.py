@@ -459,6 +459,39 @@ async def test_parser_agrees_with_kernel_flow_extraction(net: Lab) -> None:
         await dp.close()
 
 
+async def test_full_upcall_socket_is_counted_not_fatal(net: Lab) -> None:
+    host = net.ns("h")
+    vm = net.vm(host, "p1", "192.168.63.1/24", MAC1)
+    dp = await KernelDatapath.create(dp_name(), netns=host)
+    try:
+        port = await dp.add_netdev_port("p1")
+        handler = dp._handler  # white box: stop reading and shrink the buffer to overflow it
+        assert handler is not None
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(handler.fileno())
+        handler.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+        frame = build.udp_frame(A, B, ip4("192.168.63.1"), ip4("192.168.63.2"), 1, 2, b"x" * 200)
+        with in_netns(vm):
+            sender = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        try:
+            sender.bind(("eth0", 0))
+            for _ in range(200):
+                sender.send(frame)
+        finally:
+            sender.close()
+        await asyncio.sleep(1.0)
+        loop.add_reader(handler.fileno(), dp._on_upcalls)
+        up = await next_upcall(dp.upcalls(), lambda u: u.key.in_port == port.port_no)
+        assert up.key.udp is not None
+        assert dp.upcall_overflows >= 1  # ENOBUFS seen, counted
+        assert (await dp.stats()).lost >= 1  # the kernel counted what it dropped
+        # and the datapath still works
+        await dp.install_flow(up.key, None, [Output(port.port_no)])
+        assert len(await dp.dump_flows()) == 1
+    finally:
+        await dp.close()
+
+
 async def test_per_vport_upcall_mode(net: Lab) -> None:
     host = net.ns("h")
     vm = net.vm(host, "p1", "192.168.61.1/24", MAC1)
