@@ -258,6 +258,7 @@ class Replication:
         deltas: list[Delta] = []
         chunks: list[StateChunk] = []
         more = False
+        whole = budget  # a delta that alone exceeds a whole reply goes as full state
         for name, theirs in vvs.items():
             sync = self.syncs.get(name)
             if sync is None:
@@ -269,7 +270,8 @@ class Replication:
                 if seq <= have:
                     continue
                 if seq - have > len(sync.log) or any(
-                    (origin, s) not in sync.log for s in range(have + 1, seq + 1)
+                    (origin, s) not in sync.log or self._size(sync.log[(origin, s)]) > whole
+                    for s in range(have + 1, seq + 1)
                 ):
                     full = True
                     break
@@ -285,13 +287,18 @@ class Replication:
             for origin, lo, hi in missing:
                 for s in range(lo, hi + 1):
                     msg = sync.log[(origin, s)]
-                    size = len(msg.data) + len(origin) + len(name) + 32
+                    size = self._size(msg)
                     if size > budget:
                         more = True
                         break
                     deltas.append(msg)
                     budget -= size
         return deltas, chunks, more
+
+    @staticmethod
+    def _size(msg: Delta) -> int:
+        """Upper bound of a delta's encoded size in a reply."""
+        return len(msg.data) + len(msg.origin) + len(msg.table) + 32
 
     def serve_chunk(
         self, table: str, snapshot: int, offset: int, budget: int, now: float
