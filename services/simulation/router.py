@@ -143,6 +143,8 @@ def _lookup(ctx: Context, rid: str, pkt: Packet) -> RouteEntry | None:
         ctx.tags.add(e.tag)
     if len(entries) == 1:
         return entries[0]
+    if _one_path(entries):  # e.g. a connected route plus an explicit one: the hash is moot
+        return next((e for e in entries if e.route_id is not None), entries[0])
     ctx.mask |= pk.FIVE_TUPLE
     total = sum(e.weight for e in entries)
     point = flow_hash(pkt) % total
@@ -151,6 +153,14 @@ def _lookup(ctx: Context, rid: str, pkt: Packet) -> RouteEntry | None:
             return e
         point -= e.weight
     return entries[-1]
+
+
+def _one_path(entries: tuple[RouteEntry, ...]) -> bool:
+    """Whether every equal-cost entry leads the same way, so the 5-tuple need not be read."""
+    first = entries[0]
+    return all(
+        e.kind == first.kind and e.port_id == first.port_id and e.gw == first.gw for e in entries
+    )
 
 
 def flow_hash(pkt: Packet) -> int:
