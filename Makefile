@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-kernel bench lint typecheck clean system
+.PHONY: demo demo-crdt test test-unit test-kernel bench bench-kernel lint typecheck clean system
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || (scripts/setup-system.sh base && $(PY) -m venv $(VENV))
@@ -48,6 +48,11 @@ bench: $(STAMP) system
 	$(BIN)/python benchmarks/mesh_real.py --runs 1
 	$(BIN)/python benchmarks/datapath.py
 	$(BIN)/python benchmarks/agent_path.py
+
+# Kernel-backend figures, inside the VM (software emulation: read them as ratios).
+bench-kernel: $(STAMP)
+	scripts/vm-run.sh ".venv/bin/python benchmarks/datapath.py --kernel"
+	scripts/vm-run.sh ".venv/bin/python benchmarks/agent_path.py --backend both --flows 300 --runs 3"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
