@@ -24,6 +24,7 @@ from datapath.api import Datapath, DatapathError, PortType, Upcall
 from datapath.flow.actions import Action, Output, SetMasked
 from datapath.flow.addr import ip4_str, mac_str
 from datapath.flow.key import ETH_TYPE_ARP, ETH_TYPE_IPV4, FlowKey
+from services.agent.arp_wait import ArpWaitQueue, Held
 from services.agent.flowtrack import FlowTracker, TrackedFlow
 from services.agent.frames import frame_for
 from services.agent.translate import (
@@ -40,11 +41,13 @@ from services.simulation.invalidation import arp_entry_tags, mac_entry_tags, top
 from services.simulation.result import (
     ArpLearned,
     Decision,
+    Emit,
     MacLearned,
     SimulationResult,
     StateUpdate,
     Tag,
 )
+from services.simulation.router import MAX_ARP_ATTEMPTS
 from services.simulation.state import StateView
 from services.topology.snapshot import Topology
 
@@ -66,6 +69,10 @@ class PathConfig:
     tunnel_port_name: str = "vnm_vxlan"
     vxlan_port: int = 4789
     yield_every: int = 32  # the worker yields to the loop after this many upcalls
+    arp_hold: float = 1.0  # a packet waiting on ARP is re-simulated after this (seconds)
+    arp_hold_per_hop: int = 8  # packets held per (router, next hop); beyond: oldest dropped
+    arp_hold_total: int = 256  # packets held in all; beyond: the new one is dropped
+    arp_max_holds: int = 4  # times one packet is held before it is dropped (counted)
 
 
 class Sources(Protocol):
@@ -106,6 +113,14 @@ class _AgentState:
         return 0 if entry is None else entry[0]
 
 
+@dataclass(frozen=True, slots=True)
+class _Released:
+    """A held upcall going back through the worker; `holds`: how often it was held."""
+
+    upcall: Upcall
+    holds: int
+
+
 @dataclass
 class _Binding:
     port_id: str
@@ -138,7 +153,10 @@ class PacketPath:
         self.by_tunnel_key: dict[int, str] = {}
         self.tunnel_no: int | None = None
         self.latencies: collections.deque[float] = collections.deque(maxlen=4096)
-        self._queue: asyncio.Queue[Upcall] = asyncio.Queue(self.cfg.queue_size)
+        self._queue: asyncio.Queue[Upcall | _Released] = asyncio.Queue(self.cfg.queue_size)
+        self.arp_wait: ArpWaitQueue[tuple[str, int], _Released] = ArpWaitQueue(
+            self.cfg.arp_hold_per_hop, self.cfg.arp_hold_total, self.cfg.arp_hold
+        )
         self._attempts: dict[tuple[str, int], tuple[int, float]] = {}
         self._topo: Topology | None = None
         self._underlay: dict[str, int] = {}
@@ -197,7 +215,17 @@ class PacketPath:
             if isinstance(key, tuple) and len(key) == 2:
                 self._dirty_tags |= arp_entry_tags(key[0], key[1])
                 self._attempts.pop((key[0], key[1]), None)
+                self._release(self.arp_wait.resolved((key[0], key[1])), "arp_wait_resolved")
         self._changed.set()
+
+    def _release(self, items: list[_Released], counter: str) -> None:
+        """Send held upcalls back through the worker (re-simulated, installed, executed)."""
+        for item in items:
+            self.counters[counter] += 1
+            try:
+                self._queue.put_nowait(item)
+            except asyncio.QueueFull:
+                self.counters["arp_wait_requeue_dropped"] += 1
 
     async def _changes(self) -> None:
         while True:
@@ -267,6 +295,7 @@ class PacketPath:
         for ufid in ufids:
             await self._delete(ufid)
         self.counters["flows_expired"] += len(ufids)
+        self._expire_held(now)
         for k, (_n, first) in list(self._attempts.items()):
             if now - first > self.cfg.arp_forget:
                 del self._attempts[k]
@@ -387,17 +416,20 @@ class PacketPath:
     async def _worker(self) -> None:
         n = 0
         while True:
-            upcall = await self._queue.get()
-            await self.handle_safely(upcall)
+            item = await self._queue.get()
+            if isinstance(item, _Released):
+                await self.handle_safely(item.upcall, item.holds)
+            else:
+                await self.handle_safely(item)
             n += 1
             if n % self.cfg.yield_every == 0:
                 await asyncio.sleep(0)
 
-    async def handle_safely(self, upcall: Upcall) -> None:
+    async def handle_safely(self, upcall: Upcall, holds: int = 0) -> None:
         """handle() with per-upcall error handling: a failure is counted and logged."""
         start = self.clock()
         try:
-            await self.handle(upcall)
+            await self.handle(upcall, holds)
         except Exception as exc:
             self.counters["upcall_errors"] += 1
             now = self.clock()
@@ -409,8 +441,8 @@ class PacketPath:
         if took > SLOW_SIMULATION:
             self.counters["slow_upcalls"] += 1
 
-    async def handle(self, upcall: Upcall) -> None:
-        """The packet path for one upcall."""
+    async def handle(self, upcall: Upcall, holds: int = 0) -> None:
+        """The packet path for one upcall (`holds`: times it already waited on ARP)."""
         key = upcall.key
         if self.tunnel_no is not None and key.in_port == self.tunnel_no:
             await self._from_tunnel(upcall)
@@ -426,18 +458,26 @@ class PacketPath:
         state = _AgentState(self.src.state(), self._attempts)
         result = simulate(topo, state, port_id, packet_of(key))
         self.counters["simulations"] += 1
-        await self._after_simulation(result, topo, upcall, gen)
+        await self._after_simulation(result, topo, upcall, gen, holds)
 
     async def _after_simulation(
-        self, result: SimulationResult, topo: Topology, upcall: Upcall, gen: int
+        self, result: SimulationResult, topo: Topology, upcall: Upcall, gen: int, holds: int = 0
     ) -> None:
         if result.learned:
             self._commit(result.learned)
+        generated = result.generated
         if result.arp_wait is not None:
             w = result.arp_wait
-            n, first = self._attempts.get((w.router_id, w.ip), (0, self.clock()))
-            self._attempts[(w.router_id, w.ip)] = (n + 1, first)
-        for gen_pkt in result.generated:
+            now = self.clock()
+            if holds == 0 and self.arp_wait.waiting((w.router_id, w.ip)):
+                # an ARP request for this next hop is outstanding: wait with it, no new one
+                self.counters["arp_wait_coalesced"] += 1
+                generated = tuple(g for g in generated if not _is_arp_request(g, w.port_id))
+            else:
+                n, first = self._attempts.get((w.router_id, w.ip), (0, now))
+                self._attempts[(w.router_id, w.ip)] = (n + 1, first)
+            self._hold(w.router_id, w.ip, upcall, holds, now)
+        for gen_pkt in generated:
             await self._send_generated(topo, gen_pkt.port_id, gen_pkt.packet, upcall.packet)
         local = self.local_view()
         try:
@@ -470,6 +510,46 @@ class PacketPath:
             fresh.append(u)
         if fresh:
             self.src.commit(fresh)
+            for u in fresh:  # in case the table's subscription has not fired (yet)
+                if isinstance(u, ArpLearned):
+                    items = self.arp_wait.resolved((u.router_id, u.ip))
+                    self._release(items, "arp_wait_resolved")
+
+    def _expire_held(self, now: float) -> None:
+        """Held packets whose bound passed: per next hop the oldest is simulated again (one
+        more ARP attempt, or host unreachable after the last); the others wait once more,
+        so a burst of held packets costs one ARP attempt per bound, not one each."""
+        again: dict[tuple[str, int], list[_Released]] = {}
+        for key, item in self.arp_wait.expired(now):
+            self.counters["arp_wait_expired"] += 1
+            attempts = self._attempts.get(key, (0, now))[0]
+            if key not in again or attempts >= MAX_ARP_ATTEMPTS:
+                # the oldest retries; once attempts are used up all go (host unreachable)
+                again.setdefault(key, [])
+                self._release([item], "arp_wait_retried")
+            elif item.holds >= self.cfg.arp_max_holds:
+                self.counters["arp_wait_abandoned"] += 1
+            else:
+                again[key].append(_Released(item.upcall, item.holds + 1))
+        for key, items in again.items():
+            for item in reversed(items):  # each goes to the front: their order is kept
+                self._hold_key(key, item, now)
+
+    def _hold(self, router_id: str, ip: int, upcall: Upcall, holds: int, now: float) -> None:
+        """Park a packet whose next hop is being ARPed (bounded in count and time)."""
+        if holds >= self.cfg.arp_max_holds:
+            self.counters["arp_wait_abandoned"] += 1
+            return
+        self._hold_key((router_id, ip), _Released(upcall, holds + 1), now)
+
+    def _hold_key(self, key: tuple[str, int], item: _Released, now: float) -> None:
+        held = self.arp_wait.hold(key, item, now, front=item.holds > 1)
+        if held is Held.REFUSED:
+            self.counters["arp_wait_overflow"] += 1
+            return
+        if held is Held.HELD_DROPPED_OLDEST:
+            self.counters["arp_wait_overflow"] += 1
+        self.counters["arp_wait_held"] += 1
 
     async def _send_generated(
         self, topo: Topology, port_id: str, packet: Any, original: bytes
@@ -575,9 +655,16 @@ class PacketPath:
             ],
             "flows": len(self.tracker),
             "queue": self._queue.qsize(),
+            "arp_waiting": len(self.arp_wait),
             "counters": dict(sorted(self.counters.items())),
             "upcall_latency_us": {"p50": pct(0.5), "p99": pct(0.99)},
         }
+
+
+def _is_arp_request(out: Emit, port_id: str) -> bool:
+    """A generated ARP request out of `port_id` (the one a needs-ARP result carries)."""
+    pkt = out.packet
+    return out.port_id == port_id and pkt.ethertype == ETH_TYPE_ARP and pkt.arp_op == 1
 
 
 def _summary(info: object) -> str:
