@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import errno as _errno
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -130,6 +131,15 @@ class DatapathStats:
 def new_ufid() -> bytes:
     """A fresh 16-byte unique flow identifier."""
     return uuid.uuid4().bytes
+
+
+ETH_HEADER_LEN = 14
+
+
+def check_execute_packet(packet: bytes) -> None:
+    """Refuse a packet to execute that cannot hold an Ethernet header (the kernel needs 14)."""
+    if len(packet) < ETH_HEADER_LEN:
+        raise DatapathError("packet shorter than an Ethernet header", _errno.EINVAL)
 
 
 class Datapath(abc.ABC):

@@ -30,6 +30,7 @@ from datapath.api import (
     PortStats,
     PortType,
     Upcall,
+    check_execute_packet,
     new_ufid,
 )
 from datapath.flow.actions import Action
@@ -476,8 +477,7 @@ class KernelDatapath(Datapath):
         tunnel: TunnelKey | None = None,
         skb_mark: int = 0,
     ) -> None:
-        if len(packet) < 14:
-            raise DatapathError("packet shorter than an Ethernet header", errno.EINVAL)
+        check_execute_packet(packet)
         attrs: list[list[Any]] = [
             ["OVS_PACKET_ATTR_PACKET", bytes(packet)],
             ["OVS_PACKET_ATTR_KEY", {"attrs": convert.metadata_attrs(in_port, skb_mark, tunnel)}],

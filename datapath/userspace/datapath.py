@@ -24,6 +24,7 @@ from datapath.api import (
     PortType,
     Upcall,
     UpcallKind,
+    check_execute_packet,
     new_ufid,
 )
 from datapath.flow.actions import Action, Output
@@ -213,8 +214,7 @@ class UserspaceDatapath(Datapath):
         tunnel: TunnelKey | None = None,
         skb_mark: int = 0,
     ) -> None:
-        if len(packet) < 14:
-            raise DatapathError("packet shorter than an Ethernet header", 22)
+        check_execute_packet(packet)
         validate(actions)
         for a in actions:
             if isinstance(a, Output) and a.port not in self._ports:
