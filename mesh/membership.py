@@ -224,16 +224,27 @@ class Membership:
         self._broadcast(msg)
         self.on_change(rec.snapshot())
 
-    def on_suspect(self, msg: Suspect, now: float) -> None:
-        """A Suspect message: start or confirm a suspicion, or refute it if about us."""
+    def _accused(self, msg: Suspect | Dead) -> _Record | None:
+        """The record a Suspect or Dead message accuses, if it should be acted on.
+
+        About us: refute it (unless we left) and act no further. About a member we do not
+        know, hear of from ZooKeeper, have newer news of, or already count as gone: nothing.
+        """
         if msg.host_id == self.meta.host_id:
             if not self.left and msg.incarnation >= self.incarnation:
                 self._refute(msg.incarnation)
-            return
+            return None
         rec = self.records.get(msg.host_id)
         if rec is None or self.external or msg.incarnation < rec.incarnation:
-            return
+            return None
         if rec.state in _GONE:
+            return None
+        return rec
+
+    def on_suspect(self, msg: Suspect, now: float) -> None:
+        """A Suspect message: start or confirm a suspicion, or refute it if about us."""
+        rec = self._accused(msg)
+        if rec is None:
             return
         suspicion = rec.suspicion
         if suspicion is not None and msg.incarnation == rec.incarnation:
@@ -256,14 +267,8 @@ class Membership:
 
     def on_dead(self, msg: Dead, now: float) -> None:
         """A Dead message (source == subject: it left gracefully)."""
-        if msg.host_id == self.meta.host_id:
-            if not self.left and msg.incarnation >= self.incarnation:
-                self._refute(msg.incarnation)
-            return
-        rec = self.records.get(msg.host_id)
-        if rec is None or self.external or msg.incarnation < rec.incarnation:
-            return
-        if rec.state in _GONE:
+        rec = self._accused(msg)
+        if rec is None:
             return
         rec.incarnation = msg.incarnation
         state = MemberState.LEFT if msg.source == msg.host_id else MemberState.DEAD
