@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datapath.packet.build import ICMP_DEST_UNREACH as DEST_UNREACH
+from datapath.packet.build import ICMP_ECHO_REPLY as ECHO_REPLY
+from datapath.packet.build import ICMP_ECHO_REQUEST as ECHO_REQUEST
+from datapath.packet.build import ICMP_TIME_EXCEEDED as TIME_EXCEEDED
 from services.simulation import packet as pk
 from services.simulation.context import Context
 from services.simulation.packet import ETH_IPV4, PROTO_ICMP, Packet
 
-ECHO_REPLY = 0
-DEST_UNREACH = 3
-ECHO_REQUEST = 8
-TIME_EXCEEDED = 11
+
+__all__ = ["DEST_UNREACH", "ECHO_REPLY", "ECHO_REQUEST", "TIME_EXCEEDED", "echo_reply", "error"]
+
 CODE_NET_UNREACH = 0
 CODE_HOST_UNREACH = 1
 CODE_ADMIN_PROHIBITED = 13

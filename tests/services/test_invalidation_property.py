@@ -1,5 +1,6 @@
-"""Flow cache and tag invalidation: after any change, every entry that was not invalidated
-still equals a fresh simulation (so invalidating exactly the tagged entries is enough)."""
+"""Tag invalidation: after any change, every cached result that was not invalidated still
+equals a fresh simulation (so invalidating exactly the tagged entries is enough). The cache
+here is a plain dict; the agent's real one is services/agent/flowtrack.py."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.simulation import DictStateView, simulate
-from services.simulation.flow_cache import FlowCache
 from services.simulation.invalidation import arp_entry_tags, mac_entry_tags, topology_tags
-from services.simulation.packet import Packet
-from services.simulation.result import Tag
+from services.simulation.packet import FIELD_NAMES, Packet
+from services.simulation.result import SimulationResult, Tag
 from tests.services.randtopo import World, random_packet, random_world
 from tests.services.scenario import tcp, two_tenants
 
@@ -120,28 +120,42 @@ def _state_tags(old: DictStateView, new: DictStateView) -> set[Tag]:
     return tags
 
 
+def _invalidate(cache: dict[int, SimulationResult], tags: set[Tag]) -> set[int]:
+    """Drop (and return the keys of) the entries carrying one of the tags."""
+    gone = {k for k, r in cache.items() if r.tags & tags}
+    for k in gone:
+        del cache[k]
+    return gone
+
+
+def _covers(result: SimulationResult, ingress: str, pkt: Packet) -> bool:
+    """The packet agrees with the result's wildcarded match (a megaflow hit)."""
+    m = result.match
+    names = [n for i, n in enumerate(FIELD_NAMES) if m.mask >> i & 1]
+    return m.in_port == ingress and tuple(getattr(pkt, n) for n in names) == m.values
+
+
 @given(st.integers(0, 2**32 - 1))
 def test_entries_not_invalidated_are_still_right(seed: int) -> None:
     rng = random.Random(seed)
     w = random_world(seed)
     t1, s1 = w.topo(), w.state()
-    cache = FlowCache()
-    packets: dict[Any, tuple[str, Packet]] = {}
-    for _ in range(30):
+    cache: dict[int, SimulationResult] = {}
+    packets: dict[int, tuple[str, Packet]] = {}
+    for k in range(30):
         ingress, pkt = random_packet(rng, w)
-        key = cache.insert(simulate(t1, s1, ingress, pkt))
-        packets[key] = (ingress, pkt)
+        cache[k] = simulate(t1, s1, ingress, pkt)
+        packets[k] = (ingress, pkt)
     for _ in range(3):
         label = _mutate(rng, w)
         t2, s2 = w.topo(), w.state()
         tags = topology_tags(t1, t2) | _state_tags(s1, s2)
-        gone = cache.invalidate(tags)
+        gone = _invalidate(cache, tags)
         assert not (gone & cache.keys())
-        for key in sorted(cache.keys(), key=repr):
+        for key in sorted(cache):
             ingress, pkt = packets[key]
             fresh = simulate(t2, s2, ingress, pkt)
-            cached = cache.lookup(ingress, pkt)
-            assert cached is not None
+            cached = cache[key]
             assert fresh == cached, f"stale after {label}: {cached.hops} vs {fresh.hops}"
         t1, s1 = t2, s2
 
@@ -150,25 +164,24 @@ def test_invalidation_is_targeted() -> None:
     s = two_tenants()
     t1 = s.topo()
     state = DictStateView()
-    cache = FlowCache()
     gw_a = t1.ports[s["rA-in"]].mac
     east_west = simulate(
         t1, state, s["a1"], tcp(t1, s["a1"], t1.ports[s["a2"]].mac, "10.0.1.11", "10.0.1.12")
     )
     cross = simulate(t1, state, s["a1"], tcp(t1, s["a1"], gw_a, "10.0.1.11", "10.0.2.11"))
-    k_ew, k_cross = cache.insert(east_west), cache.insert(cross)
+    k_ew, k_cross = 0, 1
+    cache = {k_ew: east_west, k_cross: cross}
     assert len(cache) == 2
     # a rule change on tenant B's chain touches only the flow that crossed that chain
     s.b.update("rules", s["no-ssh"], dst_port=[23, 23])
     t2 = s.topo()
-    assert cache.invalidate(topology_tags(t1, t2)) == {k_cross}
+    assert _invalidate(cache, set(topology_tags(t1, t2))) == {k_cross}
     assert cache.keys() == {k_ew}
-    assert (
-        cache.lookup(
-            s["a1"], tcp(t1, s["a1"], t1.ports[s["a2"]].mac, "10.0.1.11", "10.0.1.12", dst_port=9)
-        )
-        is east_west
+    assert _covers(
+        east_west,
+        s["a1"],
+        tcp(t1, s["a1"], t1.ports[s["a2"]].mac, "10.0.1.11", "10.0.1.12", dst_port=9),
     )
     # an unrelated MAC entry leaves the cache alone; the destination's MAC does not
-    assert cache.invalidate(mac_entry_tags(s["bB"], 0x02FFFFFFFFFF)) == set()
-    assert cache.invalidate(mac_entry_tags(s["bA"], t1.ports[s["a2"]].mac)) == {k_ew}
+    assert _invalidate(cache, set(mac_entry_tags(s["bB"], 0x02FFFFFFFFFF))) == set()
+    assert _invalidate(cache, set(mac_entry_tags(s["bA"], t1.ports[s["a2"]].mac))) == {k_ew}
