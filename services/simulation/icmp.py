@@ -10,7 +10,6 @@ from services.simulation import packet as pk
 from services.simulation.context import Context
 from services.simulation.packet import ETH_IPV4, PROTO_ICMP, Packet
 
-
 __all__ = ["DEST_UNREACH", "ECHO_REPLY", "ECHO_REQUEST", "TIME_EXCEEDED", "echo_reply", "error"]
 
 CODE_NET_UNREACH = 0
