@@ -51,8 +51,7 @@ def run(nodes: int, fanout: int, trials: int, seed: int, loss: float, pull: bool
         writer = rng.choice(members)
         net.run_until(net.now + rng.random() * cfg.gossip_interval)
         start = net.now
-        writer._clock(start)
-        writer.tables["kv"].put(key, trial)
+        writer.tables["kv"].put(key, trial, now=start)
         net.inject(writer.meta.gossip, [])
         done = net.run_until(
             start + 60.0, lambda key=key: reached.get(key, 0) >= nodes, check_every=0.005

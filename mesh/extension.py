@@ -85,6 +85,8 @@ class ExtensionContext:
     """The extension's ``[extensions.<name>]`` TOML section (``required`` included)."""
     loop: asyncio.AbstractEventLoop
     _tables: Mapping[str, Any]
+    _clock: Callable[[], float]
+    """The shell's wall clock: the same clock the driver feeds the node."""
     _wake: Callable[[], None] = lambda: None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -98,6 +100,10 @@ class ExtensionContext:
     def members(self) -> list[Any]:
         """The node's current member list (mesh.member.Member values)."""
         return list(self.node.members())
+
+    def now(self) -> float:
+        """The current time on the node's clock: pass it to table writes (``now=``)."""
+        return self._clock()
 
     def notify_written(self) -> None:
         """Tell the transport a local table write happened so it is gossiped promptly."""

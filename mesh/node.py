@@ -128,8 +128,11 @@ class MeshNode:
             self.replication.add_table(t)
         return t
 
-    def _local_delta(self, table: Table, delta: CRDT) -> None:
-        self.replication.local_delta(table, delta, self._now)
+    def local_write(self, table: Table, delta: CRDT, now: float) -> None:
+        """A local write to `table` at `now` (the caller's clock, the one that drives us):
+        apply it and queue it for dissemination, stamped with the write time."""
+        self._now = max(self._now, now)
+        self.replication.local_delta(table, delta, now)
 
     def _table_changed(self, table: Table, keys: frozenset[Hashable]) -> None:
         self._events.append(TableChanged(table.name, keys))

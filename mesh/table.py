@@ -12,7 +12,7 @@ CRDT = Any
 class _Owner(Protocol):
     replica_id: str
 
-    def _local_delta(self, table: Table, delta: CRDT) -> None: ...
+    def local_write(self, table: Table, delta: CRDT, now: float) -> None: ...
 
 
 class Table:
@@ -41,22 +41,22 @@ class Table:
         item = self.state.get(key)
         return None if item is None else item.value()
 
-    def mutate(self, fn: Callable[[CRDT], CRDT]) -> CRDT:
+    def mutate(self, fn: Callable[[CRDT], CRDT], *, now: float) -> CRDT:
         """fn(state) returns a delta (e.g. lambda s: s.add(t.replica_id, x)); it is applied
-        locally, queued for dissemination and returned."""
+        locally, queued for dissemination (stamped with `now`, the write time) and returned."""
         delta = fn(self.state)
-        self._owner._local_delta(self, delta)
+        self._owner.local_write(self, delta, now)
         return delta
 
-    def put(self, key: Hashable, value: Any) -> CRDT:
-        """Assign `value` to `key` of an ORMap(LWWRegister) table."""
+    def put(self, key: Hashable, value: Any, *, now: float) -> CRDT:
+        """Assign `value` to `key` of an ORMap(LWWRegister) table at time `now`."""
         rid = self.replica_id
-        return self.mutate(lambda s: s.update(rid, key, lambda v: v.assign(rid, value)))
+        return self.mutate(lambda s: s.update(rid, key, lambda v: v.assign(rid, value)), now=now)
 
-    def delete(self, key: Hashable) -> CRDT:
-        """Remove `key` from an ORMap table."""
+    def delete(self, key: Hashable, *, now: float) -> CRDT:
+        """Remove `key` from an ORMap table at time `now`."""
         rid = self.replica_id
-        return self.mutate(lambda s: s.remove(rid, key))
+        return self.mutate(lambda s: s.remove(rid, key), now=now)
 
     def subscribe(self, cb: Callable[[frozenset[Hashable]], None]) -> Callable[[], None]:
         """Call cb(changed_keys) after every change; returns the unsubscribe function."""

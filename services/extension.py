@@ -33,6 +33,6 @@ class NetworkExtension(BaseExtension):
     def setup(self, ctx: ExtensionContext) -> None:
         """Build the store over the node's tables and add the routes."""
         tables: dict[str, Any] = {kind: ctx.table(T.table_name(kind)) for kind in KINDS}
-        self.store = TopologyStore(tables, on_write=ctx.notify_written)
+        self.store = TopologyStore(tables, on_write=ctx.notify_written, clock=ctx.now)
         self.state = TableStateView(ctx.table(MACS_TABLE), ctx.table(ARPS_TABLE))
         add_routes(ctx.app, self.store, self.state.view)

@@ -18,15 +18,15 @@ STATE: web.AppKey[ApiState] = web.AppKey("mesh_api_state")
 
 @dataclass(eq=False)
 class ApiState:
-    """What the routes read: the node, its "kv" table, and a hook to call after writes."""
+    """What the routes read: the node, its "kv" table, the clock, and a hook to call after
+    writes."""
 
     node: Any
     kv: Any
     host_id: str
+    clock: Callable[[], float]
+    """The shell's clock (the one that drives the node): local writes are stamped with it."""
     on_write: Callable[[], None] = lambda: None
-    before_write: Callable[[], None] = lambda: None
-    """Bring the node's clock up to now before a local write, so the delta is stamped
-    with the real write time (the core stamps deltas with the last `now` it was given)."""
     max_body_bytes: int = 64 * 1024
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 

@@ -47,9 +47,8 @@ async def put_one(request: web.Request) -> web.Response:
         value = parse_value(body)
     except BadInput as exc:
         return json_error(400, str(exc))
-    state.before_write()
     try:
-        state.kv.put(key, value)
+        state.kv.put(key, value, now=state.clock())
     except (TypeError, ValueError) as exc:  # the CRDT layer's own value checks
         return json_error(400, f"value not storable: {exc}")
     state.on_write()
@@ -64,8 +63,7 @@ async def delete_one(request: web.Request) -> web.StreamResponse:
         return json_error(400, str(exc))
     if not _present(state.kv, key):
         return json_error(404, "no such key")
-    state.before_write()
-    state.kv.delete(key)
+    state.kv.delete(key, now=state.clock())
     state.on_write()
     return web.Response(status=204)
 

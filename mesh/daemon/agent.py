@@ -115,8 +115,8 @@ class Agent:
                 node=node,
                 kv=self.tables[KV_TABLE],
                 host_id=cfg.host_id,
+                clock=driver.now,
                 on_write=driver.wake,
-                before_write=driver.sync_clock,
                 max_body_bytes=cfg.max_body_bytes,
                 registry=registry,
             )
@@ -194,6 +194,7 @@ class Agent:
         snap = self._snapshot
         if snap is None:
             return
+        assert self.driver is not None
         for name, blob in snap.tables.items():
             table = self.tables.get(name)
             if table is None:
@@ -201,7 +202,7 @@ class Agent:
                 continue
             try:
                 saved = decode(blob)
-                table.mutate(lambda _s, saved=saved: saved)
+                table.mutate(lambda _s, saved=saved: saved, now=self.driver.now())
             except (DecodeError, ValueError, TypeError) as exc:
                 log.error("cannot restore table", extra=_fields(table=name, error=str(exc)))
                 continue
@@ -291,6 +292,7 @@ class Agent:
                 config=self._ext_config(item.ext.name),
                 loop=asyncio.get_running_loop(),
                 _tables=self.tables,
+                _clock=self.driver.now,
                 _wake=self.driver.wake,
             )
             try:

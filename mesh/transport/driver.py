@@ -177,11 +177,6 @@ class NodeDriver:
         (max_message_age, convergence lag)."""
         return asyncio.get_running_loop().time() + self._epoch_offset
 
-    def sync_clock(self) -> None:
-        """Give the node the current time (a tick: only timers already due do anything)."""
-        if self.node is not None and self._loop_task is not None:
-            self.step(lambda now: self.node.tick(now))
-
     def wake(self) -> None:
         """Re-read next_deadline() now (e.g. after a local table write)."""
         self._wake.set()

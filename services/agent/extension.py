@@ -40,7 +40,7 @@ class _TableSources:
     def __init__(self, ctx: ExtensionContext) -> None:
         self.ctx = ctx
         tables: dict[str, Any] = {kind: ctx.table(T.table_name(kind)) for kind in KINDS}
-        self.store = TopologyStore(tables)
+        self.store = TopologyStore(tables, clock=ctx.now)
         self.macs = ctx.table(MACS_TABLE)
         self.arps = ctx.table(ARPS_TABLE)
         self.view = TableStateView(self.macs, self.arps)
@@ -66,9 +66,13 @@ class _TableSources:
         host = self.ctx.host_id
         for u in updates:
             if isinstance(u, MacLearned):
-                self.macs.put((u.bridge_id, u.vlan, u.mac), {"port_id": u.port_id, "host_id": host})
+                self.macs.put(
+                    (u.bridge_id, u.vlan, u.mac),
+                    {"port_id": u.port_id, "host_id": host},
+                    now=self.ctx.now(),
+                )
             elif isinstance(u, ArpLearned):
-                self.arps.put((u.router_id, u.ip), u.mac)
+                self.arps.put((u.router_id, u.ip), u.mac, now=self.ctx.now())
         self.ctx.notify_written()
 
     def prune_macs(self) -> int:
@@ -89,7 +93,7 @@ class _TableSources:
         me = self.ctx.host_id
         mine = [k for k in stale if entries[k][1] == me or entries[k][1] in gone]
         for key in mine:
-            self.macs.delete(key)
+            self.macs.delete(key, now=self.ctx.now())
         if mine:
             self.ctx.notify_written()
         return len(mine)

@@ -18,8 +18,9 @@ class MemoryTable:
         self.replica_id = replica_id
         self._subs: list[Callable[[frozenset[Hashable]], None]] = []
 
-    def mutate(self, fn: Callable[[Any], Any]) -> Any:
-        """Apply the delta fn(state) returns, notify subscribers, return the delta."""
+    def mutate(self, fn: Callable[[Any], Any], *, now: float) -> Any:
+        """Apply the delta fn(state) returns, notify subscribers, return the delta (`now`,
+        the write time, only matters to a replicated table)."""
         delta = fn(self.state)
         keys = frozenset(self.state.affected_keys(delta))
         self.state.apply(delta)

@@ -56,7 +56,7 @@ class TableLike(Protocol):
     @property
     def replica_id(self) -> str: ...
 
-    def mutate(self, fn: Callable[[Any], Any]) -> Any: ...
+    def mutate(self, fn: Callable[[Any], Any], *, now: float) -> Any: ...
 
     def subscribe(self, cb: Callable[[frozenset[Hashable]], None]) -> Callable[[], None]: ...
 
@@ -72,13 +72,18 @@ class TopologyStore:
     """CRUD for the eight kinds; raises ApiError with the status and the field to blame."""
 
     def __init__(
-        self, tables: Mapping[str, TableLike], on_write: Callable[[], None] = lambda: None
+        self,
+        tables: Mapping[str, TableLike],
+        on_write: Callable[[], None] = lambda: None,
+        *,
+        clock: Callable[[], float],
     ) -> None:
         missing = set(KINDS) - set(tables)
         if missing:
             raise ValueError(f"missing tables for {sorted(missing)}")
         self._tables = tables
         self._on_write = on_write
+        self._clock = clock  # the node's clock: writes are stamped with it
         self._snapshot: Topology | None = None
         for table in tables.values():
             table.subscribe(self._changed)
@@ -131,7 +136,7 @@ class TopologyStore:
     def _write(self, kind: str, fn: Callable[[Any, str], Any]) -> None:
         table = self._tables[kind]
         rid = table.replica_id
-        table.mutate(lambda s: fn(s, rid))
+        table.mutate(lambda s: fn(s, rid), now=self._clock())
         self._snapshot = None
         self._on_write()
 

@@ -20,13 +20,13 @@ from services.topology.model import KINDS
 class Table(MemoryTable):
     """MemoryTable plus the ORMap(LWWRegister) conveniences of mesh.table.Table."""
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Any, *, now: float) -> None:
         rid = self.replica_id
-        self.mutate(lambda s: s.update(rid, key, lambda v: v.assign(rid, value)))
+        self.mutate(lambda s: s.update(rid, key, lambda v: v.assign(rid, value)), now=now)
 
-    def delete(self, key: Hashable) -> None:
+    def delete(self, key: Hashable, *, now: float) -> None:
         rid = self.replica_id
-        self.mutate(lambda s: s.remove(rid, key))
+        self.mutate(lambda s: s.remove(rid, key), now=now)
 
 
 @dataclass
@@ -41,6 +41,9 @@ class Ctx:
 
     def members(self) -> list[Member]:
         return self.member_list
+
+    def now(self) -> float:
+        return 0.0
 
     def notify_written(self) -> None:
         self.writes += 1
@@ -72,9 +75,9 @@ def test_commit_and_prune() -> None:
     assert src.state().mac_port(br, 0, 1) == p1
     assert src.state().arp_mac("r", 9) == 0xAB
     macs = tables[MACS_TABLE]
-    macs.put((br, 0, 2), {"port_id": "gone", "host_id": "h1"})  # stale, ours
-    macs.put((br, 0, 3), {"port_id": "gone", "host_id": "h2"})  # stale, h2's (alive)
-    macs.put((br, 0, 4), {"port_id": "gone", "host_id": "h3"})  # stale, h3 is DEAD
+    macs.put((br, 0, 2), {"port_id": "gone", "host_id": "h1"}, now=0.0)  # stale, ours
+    macs.put((br, 0, 3), {"port_id": "gone", "host_id": "h2"}, now=0.0)  # stale, h2's (alive)
+    macs.put((br, 0, 4), {"port_id": "gone", "host_id": "h3"}, now=0.0)  # stale, h3 is DEAD
     assert src.prune_macs() == 2
     assert set(macs.state.value()) == {(br, 0, 1), (br, 0, 3)}
     assert ctx.writes >= 2

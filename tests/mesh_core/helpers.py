@@ -79,8 +79,7 @@ def member_events(n: MeshNode) -> list[MemberChanged]:
 
 
 def write(net: SimNetwork, n: MeshNode, fn: Callable[[], object]) -> None:
-    """Run a local write at the current virtual time and let the network carry it."""
-    n._clock(net.now)
+    """Run a local write (its table call passes now=net.now) and let the network carry it."""
     fn()
     net.inject(n.meta.gossip, [])
 

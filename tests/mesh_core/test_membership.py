@@ -153,7 +153,7 @@ def test_key_rotation_mid_run_keeps_the_mesh_whole() -> None:
             step(ring)
             net.run_until(net.now + 0.3)
         w = node(net, step_no)
-        write(net, w, lambda w=w, s=step_no: w.tables["kv"].put(f"k{s}", s))
+        write(net, w, lambda w=w, s=step_no: w.tables["kv"].put(f"k{s}", s, now=net.now))
         net.run_until(net.now + 5.0)
     assert net.run_until(net.now + 10.0, converged(net))
     assert node(net, 19).tables["kv"].get() == {"k0": 0, "k1": 1, "k2": 2}
@@ -172,7 +172,7 @@ def test_external_membership_mode_replicates_without_swim() -> None:
     w = node(net, 0)
     assert state_of(w, metas[5].host_id) is MemberState.LEFT
     net.crash(node(net, 4).meta.gossip)  # the outside source decides, not SWIM probes
-    write(net, w, lambda: w.tables["kv"].put("x", 1))
+    write(net, w, lambda: w.tables["kv"].put("x", 1, now=net.now))
     net.run_until(net.now + 30.0)
     assert state_of(w, metas[4].host_id) is MemberState.ALIVE
     assert all(node(net, i).tables["kv"].get("x") == 1 for i in range(4))

@@ -34,13 +34,17 @@ def test_fifty_members_converge_after_every_write() -> None:
         w = node(net, rng.randrange(50))
         key = f"k{rng.randrange(8)}"
         if rng.random() < 0.2 and key in expected:
-            write(net, w, lambda w=w, key=key: w.tables["kv"].delete(key))
+            write(net, w, lambda w=w, key=key: w.tables["kv"].delete(key, now=net.now))
             del expected[key]
         else:
-            write(net, w, lambda w=w, key=key, i=i: w.tables["kv"].put(key, i))
+            write(net, w, lambda w=w, key=key, i=i: w.tables["kv"].put(key, i, now=net.now))
             expected[key] = i
         rid = w.replica_id
-        write(net, w, lambda w=w, rid=rid, i=i: w.tables["set"].mutate(lambda s: s.add(rid, i)))
+        write(
+            net,
+            w,
+            lambda w=w, rid=rid, i=i: w.tables["set"].mutate(lambda s: s.add(rid, i), now=net.now),
+        )
         members.add(i)  # type: ignore[arg-type]
         assert net.run_until(net.now + 5.0, converged(net)), f"write {i} did not converge"
         assert net.run_until(net.now + 5.0, converged(net, "set"))
@@ -60,12 +64,12 @@ def test_partition_heals_to_the_union_without_losing_acknowledged_writes() -> No
         side = left if i % 2 == 0 else right
         w = side[i % 25]
         key = f"{'L' if side is left else 'R'}{i}"
-        write(net, w, lambda w=w, key=key, i=i: w.tables["kv"].put(key, i))
+        write(net, w, lambda w=w, key=key, i=i: w.tables["kv"].put(key, i, now=net.now))
         acknowledged[key] = i
         net.run_until(net.now + 1.0)
     # same key written on both sides: both halves must agree on one winner afterwards
-    write(net, left[0], lambda: left[0].tables["kv"].put("shared", "left"))
-    write(net, right[0], lambda: right[0].tables["kv"].put("shared", "right"))
+    write(net, left[0], lambda: left[0].tables["kv"].put("shared", "left", now=net.now))
+    write(net, right[0], lambda: right[0].tables["kv"].put("shared", "right", now=net.now))
     net.run_until(net.now + 20.0)  # long enough for each half to declare the other dead
     assert left[1].tables["kv"].get("R1") is None
     assert state_of(left[1], right[1].meta.host_id) is MemberState.DEAD  # reconnect needed
@@ -83,7 +87,9 @@ def test_late_joiner_catches_up_by_chunked_full_state() -> None:
     net.run_until(1.0)
     for i in range(300):
         w = node(net, i % 8)
-        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"key-{i}", "v" * 40 + str(i)))
+        write(
+            net, w, lambda w=w, i=i: w.tables["kv"].put(f"key-{i}", "v" * 40 + str(i), now=net.now)
+        )
         net.run_until(net.now + 0.02)
     assert net.run_until(net.now + 10.0, converged(net))
     late = make_node(99, cfg, seed=13)
@@ -103,7 +109,7 @@ def _gap_setup(log_max: int) -> tuple[object, object, object, list[dict[Hashable
     net.run_until(1.0)
     a, b = node(net, 0), node(net, 1)
     for k in ("k1", "k2", "k3"):
-        write(net, a, lambda k=k: a.tables["kv"].put(k, k.upper()))
+        write(net, a, lambda k=k: a.tables["kv"].put(k, k.upper(), now=net.now))
     seen: list[dict[Hashable, object]] = []
     b.tables["kv"].subscribe(lambda keys: seen.append(b.tables["kv"].get()))
     third = a.replication.syncs["kv"].log[(a.replica_id, 3)]
@@ -134,7 +140,7 @@ def test_delta_larger_than_the_mtu_travels_by_stream() -> None:
     net.run_until(1.0)
     w = node(net, 3)
     before = w.metrics.push_pulls
-    write(net, w, lambda: w.tables["kv"].put("big", "x" * 5000))
+    write(net, w, lambda: w.tables["kv"].put("big", "x" * 5000, now=net.now))
     assert net.run_until(net.now + 10.0, converged(net))
     assert node(net, 9).tables["kv"].get("big") == "x" * 5000
     assert w.metrics.push_pulls > before
@@ -148,15 +154,15 @@ def test_subscriptions_and_events_report_changed_keys() -> None:
     r.drain_events()
     got: list[frozenset[Hashable]] = []
     unsubscribe = r.tables["kv"].subscribe(got.append)
-    write(net, w, lambda: w.tables["kv"].put("a", 1))
+    write(net, w, lambda: w.tables["kv"].put("a", 1, now=net.now))
     assert net.run_until(net.now + 3.0, lambda: r.tables["kv"].get("a") == 1)
-    write(net, w, lambda: w.tables["kv"].delete("a"))
+    write(net, w, lambda: w.tables["kv"].delete("a", now=net.now))
     assert net.run_until(net.now + 3.0, lambda: r.tables["kv"].get("a") is None)
     assert got == [frozenset({"a"}), frozenset({"a"})]
     events = [e for e in r.drain_events() if isinstance(e, TableChanged)]
     assert [e.keys for e in events] == got and all(e.table == "kv" for e in events)
     unsubscribe()
-    write(net, w, lambda: w.tables["kv"].put("b", 2))
+    write(net, w, lambda: w.tables["kv"].put("b", 2, now=net.now))
     assert net.run_until(net.now + 3.0, lambda: r.tables["kv"].get("b") == 2)
     assert len(got) == 2
 
@@ -168,7 +174,7 @@ def test_converges_under_loss_duplication_and_reordering() -> None:
     rng = random.Random(17)
     for i in range(60):
         w = node(net, rng.randrange(30))
-        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i % 20}", i))
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i % 20}", i, now=net.now))
         net.run_until(net.now + 0.05)
     assert net.run_until(net.now + 30.0, converged(net))
     assert len(node(net, 0).tables["kv"].get()) == 20
@@ -179,8 +185,12 @@ def test_members_with_other_tables_do_not_keep_pulling_each_other() -> None:
     odd = node(net, 5)
     odd.table("extra", crdt.AWSet)  # only this member declares it
     net.run_until(1.0)
-    write(net, odd, lambda: odd.tables["extra"].mutate(lambda s: s.add(odd.replica_id, 1)))
-    write(net, odd, lambda: odd.tables["kv"].put("x", 1))
+    write(
+        net,
+        odd,
+        lambda: odd.tables["extra"].mutate(lambda s: s.add(odd.replica_id, 1), now=net.now),
+    )
+    write(net, odd, lambda: odd.tables["kv"].put("x", 1, now=net.now))
     assert net.run_until(net.now + 5.0, converged(net))
     before = sum(n.metrics.push_pulls for n in net.live())
     net.run_until(net.now + 20.0)
@@ -196,7 +206,7 @@ def test_long_outage_is_repaired_with_logged_deltas_in_bounded_replies() -> None
     net.partition([[away.meta.gossip]])
     for i in range(150):
         w = node(net, i % 5)
-        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i}", "v" * 30))
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i}", "v" * 30, now=net.now))
         net.run_until(net.now + 0.05)
     net.run_until(net.now + 2.0)
     pulls_before = away.metrics.messages_out["push_pull"]
@@ -213,7 +223,7 @@ def test_chunked_transfer_while_writes_continue() -> None:
     net.run_until(1.0)
     for i in range(120):
         w = node(net, i % 5)
-        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"a{i}", "v" * 40))
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"a{i}", "v" * 40, now=net.now))
     net.run_until(net.now + 5.0)
     late = make_node(77, cfg, seed=22)
     kv_table(late)
@@ -221,7 +231,7 @@ def test_chunked_transfer_while_writes_continue() -> None:
     net.inject(late.meta.gossip, late.join(net.now, [node(net, 0).meta.gossip]))
     for i in range(100):  # keep writing while the snapshot is fetched chunk by chunk
         w = node(net, i % 5)
-        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"b{i}", "w" * 40))
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"b{i}", "w" * 40, now=net.now))
         net.run_until(net.now + 0.01)
     assert net.run_until(net.now + 20.0, converged(net))
     assert len(late.tables["kv"].get()) == 220

@@ -43,11 +43,11 @@ def test_random_scenarios_converge(
         if i in gone:
             continue
         if op == "put":
-            write(net, n, lambda n=n, i=i: n.tables["kv"].put(f"k{i}", net.now))
+            write(net, n, lambda n=n, i=i: n.tables["kv"].put(f"k{i}", net.now, now=net.now))
         elif op == "big":
-            write(net, n, lambda n=n, i=i: n.tables["kv"].put(f"b{i}", "x" * 3000))
+            write(net, n, lambda n=n, i=i: n.tables["kv"].put(f"b{i}", "x" * 3000, now=net.now))
         elif op == "delete":
-            write(net, n, lambda n=n, i=i: n.tables["kv"].delete(f"k{i}"))
+            write(net, n, lambda n=n, i=i: n.tables["kv"].delete(f"k{i}", now=net.now))
         elif op == "crash" and len(gone) < 3:
             net.crash(n.meta.gossip)
             gone.add(i)

@@ -15,7 +15,7 @@ def _trace(seed: int) -> list[object]:
     net.run_until(1.0)
     for i in range(10):
         w = node(net, i)
-        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i}", i))
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i}", i, now=net.now))
         net.run_until(net.now + 0.2)
     net.crash(node(net, 3).meta.gossip)
     net.run_until(net.now + 20.0)
@@ -63,7 +63,7 @@ def test_every_profile_runs_without_busy_loops(profile: str) -> None:
     net.crash(node(net, 4).meta.gossip)
     for i in range(30):
         w = node(net, i % 4)
-        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i}", "v" * (i * 60)))
+        write(net, w, lambda w=w, i=i: w.tables["kv"].put(f"k{i}", "v" * (i * 60), now=net.now))
         net.run_until(net.now + 0.5)
     net.partition([[node(net, i).meta.gossip for i in range(5)]])
     net.run_until(net.now + 30.0)

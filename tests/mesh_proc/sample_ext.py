@@ -33,7 +33,7 @@ class CounterExtension(BaseExtension):
         assert self.ctx is not None
         table = self.ctx.table("hits")
         rid = table.replica_id
-        table.mutate(lambda s: s.increment(rid, 1))
+        table.mutate(lambda s: s.increment(rid, 1), now=self.ctx.now())
         self.ctx.notify_written()
         return web.json_response({"value": table.get()})
 

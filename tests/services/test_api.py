@@ -22,7 +22,7 @@ from services.topology.model import KINDS
 @pytest.fixture
 async def client() -> AsyncIterator[TestClient[Any, Any]]:
     tables = {kind: MemoryTable(T.new_table, "api") for kind in KINDS}
-    store = TopologyStore(tables)
+    store = TopologyStore(tables, clock=lambda: 0.0)
     state = TableStateView(MemoryTable(new_state_table), MemoryTable(new_state_table))
     app = web.Application()
     add_routes(app, store, state.view)
@@ -269,7 +269,7 @@ async def test_trace_reads_the_replicated_mac_table() -> None:
     from crdt import decode, encode
 
     tables = {kind: MemoryTable(T.new_table, "api") for kind in KINDS}
-    store = TopologyStore(tables)
+    store = TopologyStore(tables, clock=lambda: 0.0)
     macs, arps = MemoryTable(new_state_table), MemoryTable(new_state_table)
     state = TableStateView(macs, arps)
     app = web.Application()
@@ -283,9 +283,12 @@ async def test_trace_reads_the_replicated_mac_table() -> None:
                 "h2",
                 (br, 0, roaming),
                 lambda r: r.assign("h2", {"port_id": vm2["id"], "host_id": "h2"}),
-            )
+            ),
+            now=0.0,
         )
-        macs.mutate(lambda s: s.update("h2", "junk", lambda r: r.assign("h2", 5)))  # ignored
+        macs.mutate(  # ignored
+            lambda s: s.update("h2", "junk", lambda r: r.assign("h2", 5)), now=0.0
+        )
         # the state survives the codec with its tuple keys
         assert decode(encode(macs.state)) == macs.state
         assert (
