@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mesh.address import Address
@@ -19,7 +19,7 @@ from mesh.config import MeshConfig
 from mesh.errors import AuthError, MessageError
 from mesh.events import Event, MemberChanged, TableChanged
 from mesh.keyring import Keyring
-from mesh.member import Member, MemberMeta
+from mesh.member import Member, MemberMeta, MemberState
 from mesh.membership import Membership
 from mesh.messages import (
     Ack,
@@ -36,6 +36,7 @@ from mesh.messages import (
     StateChunk,
     StateRequest,
     Suspect,
+    VersionVector,
 )
 from mesh.metrics import Metrics
 from mesh.outputs import OpenStream, Output, SendDatagram
@@ -117,6 +118,10 @@ class MeshNode:
         self._behind_last = -math.inf
         self._last_escalation = -math.inf
         self._last_log: dict[str, float] = {}
+        self._write_hooks: list[Callable[[Table, CRDT], None]] = []
+        self._peer_vvs: dict[str, dict[str, VersionVector]] = {}
+        """Per host id, the version vectors it last sent us in a push-pull (request or
+        reply): what we know it holds (for waits on replication)."""
 
     # ---- tables ----------------------------------------------------------------------------
 
@@ -133,6 +138,44 @@ class MeshNode:
         apply it and queue it for dissemination, stamped with the write time."""
         self._now = max(self._now, now)
         self.replication.local_delta(table, delta, now)
+        for hook in self._write_hooks:
+            hook(table, delta)
+
+    def add_write_hook(self, hook: Callable[[Table, CRDT], None]) -> None:
+        """Call hook(table, delta) after every local write (the shell's write-ahead log)."""
+        self._write_hooks.append(hook)
+
+    def written(self) -> dict[str, int]:
+        """Per table, the seq of our newest local write (0: none yet)."""
+        return {name: vv.get(self.replica_id, 0) for name, vv in self.replication.vvs().items()}
+
+    def holders(self, written: Mapping[str, int]) -> set[str]:
+        """Host ids (not ours) last known, from push-pulls, to hold our writes up to the
+        given per-table seqs (as returned by written())."""
+        me = self.meta.host_id
+        out: set[str] = set()
+        for host, vvs in self._peer_vvs.items():
+            if host == me:
+                continue
+            if all(
+                vvs.get(table, {}).get(self.replica_id, 0) >= seq
+                for table, seq in written.items()
+                if seq
+            ):
+                out.add(host)
+        return out
+
+    def sync_with(self, now: float, hosts: Iterable[str]) -> list[Output]:
+        """Push-pull now with each of these members that is alive and not already being
+        pulled from (to spread our writes and learn what the peers hold)."""
+        self._clock(now)
+        out: list[Output] = []
+        alive = {m.meta.host_id for m in self.members() if m.state is MemberState.ALIVE}
+        for host in sorted(hosts):
+            addr = self.membership.address_of(host)
+            if host in alive and addr is not None and addr not in self._pulling:
+                out.append(self._push_pull(addr, host, join=False))
+        return out
 
     def _table_changed(self, table: Table, keys: frozenset[Hashable]) -> None:
         self._events.append(TableChanged(table.name, keys))
@@ -455,6 +498,7 @@ class MeshNode:
         reply: Message
         if isinstance(msg, PushPull):
             self.membership.merge_remote(msg.members, sender, now)
+            self._peer_vvs[sender] = msg.vvs
             members = self.membership.local_state()
             vvs = self.replication.vvs()
             base = len(encode_message(PushPullReply(members, vvs, [], [], False)))
@@ -500,6 +544,7 @@ class MeshNode:
         out: list[Output] = []
         if isinstance(msg, PushPullReply) and ctx.kind == "push_pull":
             self.membership.merge_remote(msg.members, sender, now)
+            self._peer_vvs[sender] = msg.vvs
             for delta in msg.deltas:
                 self.replication.on_delta(delta, now, sender, relay=False)
             for chunk in msg.chunks:
