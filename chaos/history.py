@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, TypeAlias
 
-Json: TypeAlias = "bool | int | float | str | list[Json] | dict[str, Json] | None"
+Json: TypeAlias = "bool | int | float | str | Sequence[Json] | Mapping[str, Json] | None"
+"""A JSON value. Read-only containers (covariant), so a list[int] is a Json."""
 OpType: TypeAlias = Literal["invoke", "ok", "fail", "info"]
 
 INVOKE: OpType = "invoke"
@@ -219,7 +220,7 @@ def topology_digest(objects: Mapping[str, Mapping[str, Mapping[str, Json]]]) -> 
     """The digest a `digest` read reports: sha256 of the canonical JSON of
     {kind: {id: {field: value}}} (kinds/ids/fields sorted), empty kinds dropped."""
     trimmed = {k: {i: dict(f) for i, f in objs.items()} for k, objs in objects.items() if objs}
-    return hashlib.sha256(canonical_json(trimmed).encode()).hexdigest()  # type: ignore[arg-type]
+    return hashlib.sha256(canonical_json(trimmed).encode()).hexdigest()
 
 
 def iter_type(ops: Iterable[Op], f: str, typ: str = OK) -> Iterator[Op]:
