@@ -165,8 +165,18 @@ def tcp_frame(
     return ethernet(dst_mac, src_mac, ETH_TYPE_IPV4, ipv4(src, dst, 6, seg))
 
 
-def arp(op: int, sha: int, sip: int, tha: int, tip: int, eth_dst: int | None = None) -> bytes:
-    """An Ethernet ARP frame (request: op 1, broadcast by default; reply: op 2, to ``tha``)."""
+def arp(
+    op: int,
+    sha: int,
+    sip: int,
+    tha: int,
+    tip: int,
+    eth_dst: int | None = None,
+    eth_src: int | None = None,
+    vlan_tci: int | None = None,
+) -> bytes:
+    """An Ethernet ARP frame (request: op 1, broadcast by default; reply: op 2, to ``tha``);
+    the Ethernet source is ``sha`` unless ``eth_src`` is given."""
     body = struct.pack(
         "!HHBBH6s4s6s4s",
         1,
@@ -181,7 +191,7 @@ def arp(op: int, sha: int, sip: int, tha: int, tip: int, eth_dst: int | None = N
     )
     if eth_dst is None:
         eth_dst = BROADCAST if op == 1 else tha
-    return ethernet(eth_dst, sha, ETH_TYPE_ARP, body)
+    return ethernet(eth_dst, sha if eth_src is None else eth_src, ETH_TYPE_ARP, body, vlan_tci)
 
 
 def arp_reply(request: bytes, answer_mac: int) -> bytes:
@@ -194,22 +204,40 @@ def arp_reply(request: bytes, answer_mac: int) -> bytes:
     return arp(2, answer_mac, tip, sha, sip)
 
 
-def _ipv4_payload(frame: bytes) -> tuple[int, bytes, bytes]:
+def ipv4_parts(frame: bytes) -> tuple[bytes, bytes]:
+    """(IPv4 header, IPv4 payload) of an Ethernet/IPv4 frame (one 802.1Q tag allowed)."""
+    off = 18 if frame[12:14] == b"\x81\x00" else 14
+    if len(frame) < off + 20 or frame[off - 2 : off] != b"\x08\x00":
+        raise ValueError("not an Ethernet/IPv4 frame")
+    ihl = (frame[off] & 0x0F) * 4
+    total = int.from_bytes(frame[off + 2 : off + 4], "big")
+    return frame[off : off + ihl], frame[off + ihl : off + max(total, ihl)]
+
+
+def _ipv4_payload(frame: bytes) -> tuple[bytes, bytes]:
     if len(frame) < 34 or frame[12:14] != b"\x08\x00":
         raise ValueError("not an untagged Ethernet/IPv4 frame")
-    ihl = (frame[14] & 0x0F) * 4
-    total = int.from_bytes(frame[16:18], "big")
-    return ihl, frame[14 : 14 + ihl], frame[14 + ihl : 14 + total]
+    return ipv4_parts(frame)
+
+
+def echo_reply_message(request_payload: bytes) -> bytes:
+    """The ICMP echo reply message answering an echo request message (the IPv4 payload)."""
+    if not request_payload or request_payload[0] != ICMP_ECHO_REQUEST:
+        raise ValueError("not an ICMP echo request")
+    return icmp(ICMP_ECHO_REPLY, 0, request_payload[4:])
+
+
+def error_message(type_: int, code: int, header: bytes, payload: bytes, mtu: int = 0) -> bytes:
+    """An ICMP error message quoting an IPv4 ``header`` and the first 8 bytes of its payload."""
+    return icmp(type_, code, struct.pack("!HH", 0, mtu) + header + payload[:8])
 
 
 def icmp_echo_reply(request: bytes) -> bytes:
     """The echo reply to an Ethernet/IPv4 ICMP echo request frame (addresses swapped)."""
-    _ihl, header, payload = _ipv4_payload(request)
-    if not payload or payload[0] != ICMP_ECHO_REQUEST:
-        raise ValueError("not an ICMP echo request")
+    header, payload = _ipv4_payload(request)
+    msg = echo_reply_message(payload)
     src = int.from_bytes(header[12:16], "big")
     dst = int.from_bytes(header[16:20], "big")
-    msg = icmp(ICMP_ECHO_REPLY, 0, payload[4:])
     eth_dst = int.from_bytes(request[6:12], "big")
     eth_src = int.from_bytes(request[0:6], "big")
     return ethernet(eth_dst, eth_src, ETH_TYPE_IPV4, ipv4(dst, src, 1, msg))
@@ -220,11 +248,9 @@ def icmp_error(
 ) -> bytes:
     """An ICMP error (unreachable, time exceeded...) about an Ethernet/IPv4 frame, sent back to
     its source from ``router_ip``: it quotes the original IP header and 8 bytes of data."""
-    ihl, header, payload = _ipv4_payload(original)
-    del ihl
+    header, payload = _ipv4_payload(original)
     src = int.from_bytes(header[12:16], "big")
-    body = struct.pack("!HH", 0, mtu) + header + payload[:8]
-    msg = icmp(type_, code, body)
+    msg = error_message(type_, code, header, payload, mtu)
     eth_dst = int.from_bytes(original[6:12], "big")
     return ethernet(eth_dst, router_mac, ETH_TYPE_IPV4, ipv4(router_ip, src, 1, msg))
 

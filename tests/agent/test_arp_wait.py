@@ -160,7 +160,7 @@ def _to_unresolved(src: Sources, ids: dict[str, str], port_no: int, tag: bytes) 
 async def _settle(path: PacketPath) -> None:
     for _ in range(50):
         await asyncio.sleep(0)
-        if path._queue.empty():
+        if path.queued() == 0:
             break
     await asyncio.sleep(0)
 
@@ -239,7 +239,7 @@ async def test_holding_is_bounded_per_next_hop() -> None:
         p_src = path.bindings[ids["src"]].port_no
         for i in range(2):
             await path.handle_safely(_to_unresolved(src, ids, p_src, b"P%d" % i))
-        path._attempts.clear()  # keep the simulation asking for ARP, not rejecting
+        path.arp.forget_attempts()  # keep the simulation asking for ARP, not rejecting
         await path.handle_safely(_to_unresolved(src, ids, p_src, b"P2"))
         assert path.status_json()["arp_waiting"] == 2
         assert path.counters["arp_wait_overflow"] == 1
@@ -266,7 +266,7 @@ async def test_a_burst_waits_on_one_arp_attempt_per_bound_and_keeps_its_order() 
         assert path.counters["arp_wait_retried"] == 1
         assert path.counters["generated_sent"] == sent + 1  # one more ARP request, not three
         assert path.status_json()["arp_waiting"] == 3
-        path._commit([ArpLearned(ids["r"], parse_ip("10.0.0.9"), 0x02BB00000009)])
+        path.learn([ArpLearned(ids["r"], parse_ip("10.0.0.9"), 0x02BB00000009)])
         await _settle(path)
         replayed = [
             pkt[-2:]

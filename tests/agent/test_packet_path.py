@@ -167,13 +167,13 @@ def _udp(topo: Topology, ids: dict[str, str], sport: int) -> Packet:
 
 
 async def _path(
-    cfg: PathConfig | None = None,
+    cfg: PathConfig | None = None, worker: bool = True
 ) -> tuple[PacketPath, FakeDatapath, Sources, dict[str, str], TopologyBuilder]:
     b, ids = _topo()
     src = Sources(b.build())
     dp = FakeDatapath()
     path = PacketPath(dp, "h1", src, cfg or PathConfig(expiry_interval=3600))
-    await path.start()
+    await path.start(worker=worker)
     return path, dp, src, ids, b
 
 
@@ -221,7 +221,7 @@ async def test_failing_simulation_is_counted_and_the_next_upcall_still_runs() ->
         await path.handle_safely(_upcall(_udp(src.topo, ids, 1), p1))
         assert path.counters["upcall_errors"] == 1
         src.fail = False
-        path._dirty_topology = False
+        await path.process_changes()  # the topology reads again
         await path.handle_safely(_upcall(_udp(src.topo, ids, 2), p1))
         assert path.counters["simulations"] == 1
         assert dp.executed
@@ -230,10 +230,10 @@ async def test_failing_simulation_is_counted_and_the_next_upcall_still_runs() ->
 
 
 async def test_queue_is_bounded_and_hard_timeouts_delete_flows() -> None:
-    path, dp, src, ids, _ = await _path(PathConfig(queue_size=2, expiry_interval=3600))
+    # no worker: upcalls pile up in the queue
+    path, dp, src, ids, _ = await _path(PathConfig(queue_size=2, expiry_interval=3600), False)
     try:
         p1 = path.bindings[ids["p1"]].port_no
-        path._tasks[1].cancel()  # stop the worker: upcalls pile up in the queue
         await asyncio.sleep(0)
         for i in range(5):
             dp.queue.put_nowait(_upcall(_udp(src.topo, ids, i), p1))
