@@ -1,110 +1,28 @@
-"""The OpenAPI 3 document of the topology API, generated from the same field specs the
-store validates with (a test checks every declared field has a schema here)."""
+"""The OpenAPI 3 document of the topology API. Each kind's schema comes from its declared
+fields (services/topology/fields.py): the same declarations the store validates with."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from services.simulation.packet import FIELD_NAMES
+from services.topology.fields import IP_SCHEMA, MAC_SCHEMA, PROTO_SCHEMA, UUID_SCHEMA
 from services.topology.model import KINDS
-from services.topology.rule import CONDITION_NAMES
 
-# Patterns say exactly what the parsers in services/topology/addr.py accept (ASCII digits,
-# 1-3 digit octets up to 255, a CIDR's prefix length optional, /32 if absent)
-_OCTET = "([0-9]{1,2}|[01][0-9]{2}|2[0-4][0-9]|25[0-5])"
-_DOTTED = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
-_UUID = {"type": "string", "format": "uuid"}
-_OPT_UUID = {"type": "string", "format": "uuid", "nullable": True}
-_MAC = {"type": "string", "pattern": "^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$"}
-_OPT_MAC = {**_MAC, "nullable": True}
-_IP = {"type": "string", "pattern": f"^{_DOTTED}$", "example": "10.0.0.1"}
-_CIDR = {
-    "type": "string",
-    "pattern": f"^{_DOTTED}(/0*([0-9]|[12][0-9]|3[0-2]))?$",
-    "example": "10.0.0.1/24",
-}
-_OPT_CIDR = {**_CIDR, "nullable": True}
-_RANGE = {
-    "type": "array",
-    "items": {"type": "integer", "minimum": 0, "maximum": 65535},
-    "minItems": 2,
-    "maxItems": 2,
-    "nullable": True,
-}
-_UUIDS = {"type": "array", "items": _UUID}
-_PROTO = {
-    "oneOf": [
-        {"type": "string", "enum": ["tcp", "udp", "icmp"]},
-        {"type": "integer", "minimum": 0, "maximum": 255},
-    ]
-}
-_NONEMPTY = {"type": "string", "minLength": 1}
-_OPT_BYTE = {"type": "integer", "minimum": 0, "maximum": 255, "nullable": True}
+_UUID = dict(UUID_SCHEMA)
+_MAC = dict(MAC_SCHEMA)
+_IP = dict(IP_SCHEMA)
+_PROTO = dict(PROTO_SCHEMA)
 
-FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
-    "id": {**_UUID, "readOnly": True},
-    "tenant_id": _NONEMPTY,
-    "name": {"type": "string"},
-    "admin_state_up": {"type": "boolean"},
-    "inbound_chain_id": _OPT_UUID,
-    "outbound_chain_id": _OPT_UUID,
-    "device_id": _UUID,
-    "mac": _MAC,
-    "address": _OPT_CIDR,
-    "addresses": {"type": "array", "items": _CIDR},  # ports: IPs only (see _KIND_FIELDS)
-    "peer_id": {**_OPT_UUID, "readOnly": True},
-    "binding": {
-        "type": "object",
-        "nullable": True,
-        "properties": {"host_id": _NONEMPTY, "interface": _NONEMPTY},
-        "required": ["host_id", "interface"],
-        "additionalProperties": False,
-    },
-    "vlan": {"type": "integer", "minimum": 1, "maximum": 4094, "nullable": True},
-    "port_group_ids": _UUIDS,
-    "router_id": _UUID,
-    "dst": _CIDR,
-    "src": _CIDR,
-    "next_hop_port": _OPT_UUID,
-    "next_hop_gw": {**_IP, "nullable": True},
-    "type": {"type": "string", "enum": ["normal", "blackhole", "reject"]},
-    "weight": {"type": "integer", "minimum": 1, "maximum": 65535},
-    "chain_id": _UUID,
-    "position": {"type": "integer", "minimum": 0, "maximum": 1 << 31},
-    "action": {
-        "type": "string",
-        "enum": ["accept", "drop", "reject", "continue", "return", "jump"],
-    },
-    "jump_chain_id": _OPT_UUID,
-    "in_port_ids": {**_UUIDS, "nullable": True},
-    "out_port_ids": {**_UUIDS, "nullable": True},
-    "in_port_group_id": _OPT_UUID,
-    "out_port_group_id": _OPT_UUID,
-    "eth_src": _OPT_MAC,
-    "eth_src_mask": _OPT_MAC,
-    "eth_dst": _OPT_MAC,
-    "eth_dst_mask": _OPT_MAC,
-    "ethertype": {"type": "integer", "minimum": 0, "maximum": 65535, "nullable": True},
-    "ip_src": _OPT_CIDR,
-    "ip_dst": _OPT_CIDR,
-    "ip_src_group_id": _OPT_UUID,
-    "ip_dst_group_id": _OPT_UUID,
-    "proto": {**_PROTO, "nullable": True},
-    "src_port": _RANGE,
-    "dst_port": _RANGE,
-    "icmp_type": _OPT_BYTE,
-    "icmp_code": _OPT_BYTE,
-    "fragment_policy": {
-        "type": "string",
-        "enum": ["any", "header", "nonheader", "unfragmented"],
-        "nullable": True,
-    },
-    "invert": {"type": "array", "items": {"type": "string", "enum": list(CONDITION_NAMES)}},
-}
-#: where one field name has a kind-specific form
-_KIND_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
-    "ports": {"addresses": {"type": "array", "items": _IP}},
-}
+
+def field_schema(kind: str, name: str) -> dict[str, Any]:
+    """The schema of one declared field of a kind."""
+    for spec in KINDS[kind].spec():
+        if spec.name == name:
+            return spec.schema()
+    raise KeyError(f"{kind} has no field {name!r}")
+
+
 #: rules across fields that a JSON schema (OpenAPI 3.0) cannot say; the API answers 400
 _CROSS_FIELD = {
     "ports": "A port has its device's tenant; only router ports have an address, only bridge "
@@ -129,12 +47,11 @@ _ERROR = {
 
 
 def _schema(kind: str) -> dict[str, Any]:
-    model = KINDS[kind]
-    overrides = _KIND_FIELDS.get(kind, {})
-    props = {s.name: overrides.get(s.name, FIELD_SCHEMAS[s.name]) for s in model.SPEC}
+    specs = KINDS[kind].spec()
+    props = {s.name: s.schema() for s in specs}
     if kind == "ports":
         props["tunnel_key"] = {"type": "integer", "readOnly": True}
-    required = [s.name for s in model.SPEC if s.required and s.name != "id"]
+    required = [s.name for s in specs if s.required and s.read_only is None]
     out: dict[str, Any] = {
         "type": "object",
         "properties": props,

@@ -12,18 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.simulation.packet import FRAGMENTS, Packet
+from services.simulation.conditions import CONDITIONS, FRAGMENT_OK
+from services.simulation.packet import Packet
+from services.topology.fields import Condition, FieldSpec
 from services.topology.rule import Rule
 from services.topology.snapshot import Topology
 
 FirstMatch = Callable[[Packet, str, "str | None", int], int]
 _ALL_MAC = 0xFFFFFFFFFFFF
-_FRAGMENT_OK = {
-    "any": frozenset(FRAGMENTS),
-    "header": frozenset({"no", "first"}),
-    "nonheader": frozenset({"later"}),
-    "unfragmented": frozenset({"no"}),
-}
 
 
 class _Emitter:
@@ -48,57 +44,47 @@ def _cidr(e: _Emitter, attr: str, mask: int, net: int) -> str:
     return f"({v} is not None and ({v} & {mask}) == {net})"
 
 
+def _expr(rule: Rule, spec: FieldSpec, cond: Condition, topo: Topology, e: _Emitter) -> str:
+    """The source of one set condition (declared in services/topology/rule.py)."""
+    value = getattr(rule, spec.name)
+    attr = cond.reads or ""
+    if cond.test == "in_port":
+        return f"i in {e.const(frozenset(value))}"
+    if cond.test == "out_port":
+        return f"o in {e.const(frozenset(value))}"
+    if cond.test in ("in_group", "out_group"):
+        g = topo.port_group_members.get(value, frozenset())
+        return f"{'i' if cond.test == 'in_group' else 'o'} in {e.const(g)}"
+    if cond.test == "mac":
+        m = getattr(rule, cond.mask_field) if cond.mask_field else None
+        m = _ALL_MAC if m is None else m
+        return f"({e.field(attr)} & {m}) == {value & m}"
+    if cond.test == "eq":
+        return f"{e.field(attr)} == {value}"
+    if cond.test == "cidr":
+        return _cidr(e, attr, value.mask, value.network)
+    if cond.test == "ip_group":
+        group = topo.ip_address_groups.get(value)
+        prefixes = group.addresses if group is not None else ()
+        hosts = frozenset(c.addr for c in prefixes if c.plen == 32)
+        nets = tuple((c.mask, c.network) for c in prefixes if c.plen < 32)
+        v = e.field(attr)
+        expr = f"{v} in {e.const(hosts)}"
+        if nets:
+            expr += f" or any(({v} & m) == n for m, n in {e.const(nets)})"
+        return f"({v} is not None and ({expr}))"
+    if cond.test == "range":
+        v = e.field(attr)
+        return f"({v} is not None and {value[0]} <= {v} <= {value[1]})"
+    return f"{e.field(attr)} in {e.const(FRAGMENT_OK[value])}"
+
+
 def _conds(rule: Rule, topo: Topology, e: _Emitter) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    if rule.in_port_ids is not None:
-        out.append(("in_port_ids", f"i in {e.const(frozenset(rule.in_port_ids))}"))
-    if rule.out_port_ids is not None:
-        out.append(("out_port_ids", f"o in {e.const(frozenset(rule.out_port_ids))}"))
-    if rule.in_port_group_id is not None:
-        g = topo.port_group_members.get(rule.in_port_group_id, frozenset())
-        out.append(("in_port_group_id", f"i in {e.const(g)}"))
-    if rule.out_port_group_id is not None:
-        g = topo.port_group_members.get(rule.out_port_group_id, frozenset())
-        out.append(("out_port_group_id", f"o in {e.const(g)}"))
-    for name in ("eth_src", "eth_dst"):
-        mac = getattr(rule, name)
-        if mac is not None:
-            m = getattr(rule, f"{name}_mask")
-            m = _ALL_MAC if m is None else m
-            out.append((name, f"({e.field(name)} & {m}) == {mac & m}"))
-    if rule.ethertype is not None:
-        out.append(("ethertype", f"{e.field('ethertype')} == {rule.ethertype}"))
-    for name in ("ip_src", "ip_dst"):
-        c = getattr(rule, name)
-        if c is not None:
-            out.append((name, _cidr(e, name, c.mask, c.network)))
-    for name, attr in (("ip_src_group_id", "ip_src"), ("ip_dst_group_id", "ip_dst")):
-        gid = getattr(rule, name)
-        if gid is not None:
-            group = topo.ip_address_groups.get(gid)
-            prefixes = group.addresses if group is not None else ()
-            hosts = frozenset(c.addr for c in prefixes if c.plen == 32)
-            nets = tuple((c.mask, c.network) for c in prefixes if c.plen < 32)
-            v = e.field(attr)
-            expr = f"{v} in {e.const(hosts)}"
-            if nets:
-                expr += f" or any(({v} & m) == n for m, n in {e.const(nets)})"
-            out.append((name, f"({v} is not None and ({expr}))"))
-    if rule.proto is not None:
-        out.append(("proto", f"{e.field('proto')} == {rule.proto}"))
-    for name in ("src_port", "dst_port"):
-        rng = getattr(rule, name)
-        if rng is not None:
-            v = e.field(name)
-            out.append((name, f"({v} is not None and {rng[0]} <= {v} <= {rng[1]})"))
-    for name in ("icmp_type", "icmp_code"):
-        want = getattr(rule, name)
-        if want is not None:
-            out.append((name, f"{e.field(name)} == {want}"))
-    if rule.fragment_policy is not None:
-        ok = e.const(_FRAGMENT_OK[rule.fragment_policy])
-        out.append(("fragment_policy", f"{e.field('fragment')} in {ok}"))
-    return out
+    return [
+        (spec.name, _expr(rule, spec, cond, topo, e))
+        for spec, cond in CONDITIONS
+        if getattr(rule, spec.name) is not None
+    ]
 
 
 def compile_chain(rules: tuple[Rule, ...], topo: Topology) -> FirstMatch:

@@ -15,6 +15,7 @@ from services.simulation import packet as pk
 from services.simulation.packet import Packet
 from services.simulation.result import Tag
 from services.topology.addr import Cidr
+from services.topology.fields import Condition, FieldSpec
 from services.topology.rule import Rule
 from services.topology.snapshot import Topology
 
@@ -82,7 +83,8 @@ def _mac_test(attr: str, mac: int, mask: int | None) -> Test:
     return test
 
 
-_FRAGMENT_OK = {
+#: fragment_policy -> the packet `fragment` values it admits
+FRAGMENT_OK = {
     "any": frozenset(pk.FRAGMENTS),
     "header": frozenset({"no", "first"}),
     "nonheader": frozenset({"later"}),
@@ -90,59 +92,56 @@ _FRAGMENT_OK = {
 }
 
 
+def _ip_group(topo: Topology, gid: str) -> tuple[Cidr, ...]:
+    group = topo.ip_address_groups.get(gid)
+    return group.addresses if group is not None else ()
+
+
+def _test(rule: Rule, spec: FieldSpec, cond: Condition, topo: Topology) -> tuple[Test, Tag | None]:
+    """The predicate of one set condition (declared in services/topology/rule.py)."""
+    value = getattr(rule, spec.name)
+    attr = cond.reads or ""
+    if cond.test == "in_port":
+        ins = frozenset(value)
+        return (lambda p, i, o: i in ins), None
+    if cond.test == "out_port":
+        outs = frozenset(value)
+        return (lambda p, i, o: o in outs), None
+    if cond.test == "in_group":
+        gin = topo.port_group_members.get(value, frozenset())
+        return (lambda p, i, o: i in gin), ("port_group", value)
+    if cond.test == "out_group":
+        gout = topo.port_group_members.get(value, frozenset())
+        return (lambda p, i, o: o in gout), ("port_group", value)
+    if cond.test == "mac":
+        mask = getattr(rule, cond.mask_field) if cond.mask_field else None
+        return _mac_test(attr, value, mask), None
+    if cond.test == "eq":
+        return _eq_test(attr, value), None
+    if cond.test == "cidr":
+        return _cidr_test(attr, value), None
+    if cond.test == "ip_group":
+        return _group_test(attr, _ip_group(topo, value)), ("ip_address_group", value)
+    if cond.test == "range":
+        return _range_test(attr, *value), None
+    ok = FRAGMENT_OK[value]
+    return (lambda p, i, o: getattr(p, attr) in ok), None
+
+
+#: the rule's condition fields, in declaration order
+CONDITIONS: tuple[tuple[FieldSpec, Condition], ...] = tuple(
+    (s, s.condition) for s in Rule.spec() if s.condition is not None
+)
+
+
 def _conditions(rule: Rule, topo: Topology) -> list[tuple[str, Test, int, Tag | None]]:
     """(condition name, test, fields read, tag) for every condition the rule sets."""
     out: list[tuple[str, Test, int, Tag | None]] = []
-    if rule.in_port_ids is not None:
-        ins = frozenset(rule.in_port_ids)
-        out.append(("in_port_ids", lambda p, i, o: i in ins, 0, None))
-    if rule.out_port_ids is not None:
-        outs = frozenset(rule.out_port_ids)
-        out.append(("out_port_ids", lambda p, i, o: o in outs, 0, None))
-    if rule.in_port_group_id is not None:
-        gid = rule.in_port_group_id
-        gin = topo.port_group_members.get(gid, frozenset())
-        out.append(("in_port_group_id", lambda p, i, o: i in gin, 0, ("port_group", gid)))
-    if rule.out_port_group_id is not None:
-        gid = rule.out_port_group_id
-        gout = topo.port_group_members.get(gid, frozenset())
-        out.append(("out_port_group_id", lambda p, i, o: o in gout, 0, ("port_group", gid)))
-    if rule.eth_src is not None:
-        out.append(
-            ("eth_src", _mac_test("eth_src", rule.eth_src, rule.eth_src_mask), pk.ETH_SRC, None)
-        )
-    if rule.eth_dst is not None:
-        out.append(
-            ("eth_dst", _mac_test("eth_dst", rule.eth_dst, rule.eth_dst_mask), pk.ETH_DST, None)
-        )
-    if rule.ethertype is not None:
-        out.append(("ethertype", _eq_test("ethertype", rule.ethertype), pk.ETHERTYPE, None))
-    if rule.ip_src is not None:
-        out.append(("ip_src", _cidr_test("ip_src", rule.ip_src), pk.IP_SRC, None))
-    if rule.ip_dst is not None:
-        out.append(("ip_dst", _cidr_test("ip_dst", rule.ip_dst), pk.IP_DST, None))
-    for name, attr, bit in (
-        ("ip_src_group_id", "ip_src", pk.IP_SRC),
-        ("ip_dst_group_id", "ip_dst", pk.IP_DST),
-    ):
-        gid = getattr(rule, name)
-        if gid is not None:
-            group = topo.ip_address_groups.get(gid)
-            prefixes = group.addresses if group is not None else ()
-            out.append((name, _group_test(attr, prefixes), bit, ("ip_address_group", gid)))
-    if rule.proto is not None:
-        out.append(("proto", _eq_test("proto", rule.proto), pk.PROTO, None))
-    if rule.src_port is not None:
-        out.append(("src_port", _range_test("src_port", *rule.src_port), pk.SRC_PORT, None))
-    if rule.dst_port is not None:
-        out.append(("dst_port", _range_test("dst_port", *rule.dst_port), pk.DST_PORT, None))
-    if rule.icmp_type is not None:
-        out.append(("icmp_type", _eq_test("icmp_type", rule.icmp_type), pk.ICMP_TYPE, None))
-    if rule.icmp_code is not None:
-        out.append(("icmp_code", _eq_test("icmp_code", rule.icmp_code), pk.ICMP_CODE, None))
-    if rule.fragment_policy is not None:
-        ok = _FRAGMENT_OK[rule.fragment_policy]
-        out.append(("fragment_policy", lambda p, i, o: p.fragment in ok, pk.FRAGMENT, None))
+    for spec, cond in CONDITIONS:
+        if getattr(rule, spec.name) is not None:
+            test, tag = _test(rule, spec, cond, topo)
+            bit = pk.BIT[cond.reads] if cond.reads is not None else 0
+            out.append((spec.name, test, bit, tag))
     return out
 
 

@@ -10,6 +10,14 @@ BROADCAST_MAC = 0xFFFFFFFFFFFF
 _MASK32 = 0xFFFFFFFF
 _HEX = frozenset("0123456789abcdefABCDEF")
 
+# Regular expressions of exactly what the parsers below accept (ASCII digits, 1-3 digit
+# octets up to 255, a CIDR's prefix length optional, /32 if absent); the OpenAPI schemas
+# use them and tests/services_openapi/test_parsers.py checks they agree with the parsers
+_OCTET = "([0-9]{1,2}|[01][0-9]{2}|2[0-4][0-9]|25[0-5])"
+IP_PATTERN = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
+CIDR_PATTERN = rf"{IP_PATTERN}(/0*([0-9]|[12][0-9]|3[0-2]))?"
+MAC_PATTERN = "([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}"
+
 
 def parse_ip(text: object, field: str = "ip") -> int:
     """Parse dotted-quad IPv4 text into an int, naming `field` on error."""

@@ -5,39 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.topology.base import TopologyObject
-from services.topology.fields import COMMON, f, opt_uuid_f, p_bool
-
-_DEVICE_SPEC = (
-    *COMMON,
-    opt_uuid_f("inbound_chain_id"),
-    opt_uuid_f("outbound_chain_id"),
-    f("admin_state_up", p_bool, default=True),
-)
+from services.topology.fields import BOOL, UUID, field, opt
 
 
-@dataclass(frozen=True, slots=True)
-class Bridge(TopologyObject):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device(TopologyObject):
+    """What bridges and routers share: chains at the device and the admin state."""
+
+    inbound_chain_id: str | None = field(opt(UUID), default=None, refs=("chains",))
+    outbound_chain_id: str | None = field(opt(UUID), default=None, refs=("chains",))
+    admin_state_up: bool = field(BOOL, default=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bridge(Device):
     """A virtual L2 switch with MAC learning and flooding."""
 
-    SPEC = _DEVICE_SPEC
     KIND = "bridges"
-    id: str
-    tenant_id: str
-    name: str = ""
-    inbound_chain_id: str | None = None
-    outbound_chain_id: str | None = None
-    admin_state_up: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Router(TopologyObject):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Router(Device):
     """A virtual IPv4 router with a route table and per-port addresses."""
 
-    SPEC = _DEVICE_SPEC
     KIND = "routers"
-    id: str
-    tenant_id: str
-    name: str = ""
-    inbound_chain_id: str | None = None
-    outbound_chain_id: str | None = None
-    admin_state_up: bool = True

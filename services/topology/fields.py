@@ -1,40 +1,183 @@
-"""Declarative field specs: one table per object kind drives parsing, defaults and dumping.
+"""Declarative fields: each topology field is declared once, as a dataclass field whose
+metadata says how to parse and dump it, its OpenAPI schema, what it references, whether the
+API may write it, and (rule conditions) what it tests.
 
-Like pyroute2's nla_map, the same declaration decodes and encodes, so they cannot drift.
+Like datapath/odp/attrs.py for netlink, one declaration drives every reader: validation
+(`parse_fields`), the replicated form (`dump_fields`), the OpenAPI document
+(services/api/openapi.py), the referential checks (services/topology/store.py), meshctl's
+options (services/cli/resources.py) and the rule compilers (services/simulation/).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, Literal, TypeVar, overload
 
-from services.topology.addr import Cidr, format_ip, format_mac, parse_ip, parse_mac
+from services.topology.addr import (
+    CIDR_PATTERN,
+    IP_PATTERN,
+    MAC_PATTERN,
+    Cidr,
+    format_ip,
+    format_mac,
+    parse_ip,
+    parse_mac,
+)
 from services.topology.errors import ValidationError
 
-Parse = Callable[[Any, str], Any]
-Dump = Callable[[Any], Any]
+T = TypeVar("T")
+U = TypeVar("U")
+Parse = Callable[[Any, str], T]
+Dump = Callable[[T], Any]
+Schema = Mapping[str, Any]
 
-_MISSING: Any = object()
+
+class _Missing:
+    """The marker of a field without a default (a required one)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class Codec(Generic[T]):
+    """How a value goes from its plain (JSON/msgpack) form to Python and back, and the
+    OpenAPI 3.0 schema of the plain form. `text`: free text (meshctl keeps `--name 2024`
+    a string)."""
+
+    parse: Parse[T]
+    dump: Dump[T]
+    schema: Schema
+    text: bool = False
+
+
+#: what a rule condition compares; services/simulation/conditions.py and chaincode.py
+#: implement each test once
+ConditionTest = Literal[
+    "in_port",
+    "out_port",
+    "in_group",
+    "out_group",
+    "mac",
+    "eq",
+    "cidr",
+    "ip_group",
+    "range",
+    "fragment",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A rule field that is a match condition: its test, the packet field it reads (None:
+    only the ports), and for "mac" the rule field holding the mask."""
+
+    test: ConditionTest
+    reads: str | None = None
+    mask_field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """One field: how to parse it from plain data, how to dump it, and its default."""
+    """One declared field of a kind (built from the dataclass field's metadata)."""
 
     name: str
-    parse: Parse
-    dump: Dump
-    default: Any = _MISSING
+    codec: Codec[Any]
+    default: Any = MISSING
+    refs: tuple[str, ...] = ()
+    read_only: str | None = None
+    condition: Condition | None = None
 
     @property
     def required(self) -> bool:
         """True when the field has no default."""
-        return self.default is _MISSING
+        return self.default is MISSING
+
+    def parse(self, value: Any, field: str) -> Any:
+        """The Python value of plain data (ValidationError naming `field`)."""
+        return self.codec.parse(value, field)
+
+    def dump(self, value: Any) -> Any:
+        """The plain form of a Python value."""
+        return self.codec.dump(value)
+
+    def schema(self) -> dict[str, Any]:
+        """The OpenAPI schema of the field (read-only fields say so)."""
+        out = dict(self.codec.schema)
+        if self.read_only is not None:
+            out["readOnly"] = True
+        return out
 
 
-def _ident(value: Any) -> Any:
+_META = "vnetmesh.field"
+
+
+@overload
+def field(
+    codec: Codec[T],
+    *,
+    refs: tuple[str, ...] = (),
+    read_only: str | None = None,
+    condition: Condition | None = None,
+) -> T: ...
+
+
+@overload
+def field(
+    codec: Codec[T],
+    *,
+    default: T,
+    refs: tuple[str, ...] = (),
+    read_only: str | None = None,
+    condition: Condition | None = None,
+) -> T: ...
+
+
+def field(
+    codec: Codec[Any],
+    *,
+    default: Any = MISSING,
+    refs: tuple[str, ...] = (),
+    read_only: str | None = None,
+    condition: Condition | None = None,
+) -> Any:
+    """Declare a topology field (a dataclasses.field carrying the declaration).
+
+    `refs`: kinds whose ids it may hold (dangling -> 404, in use -> 409 on delete);
+    `read_only`: why the API refuses to write it; `condition`: what a rule tests with it.
+    """
+    meta = {_META: (codec, refs, read_only, condition)}
+    if default is MISSING:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+_SPECS: dict[type, tuple[FieldSpec, ...]] = {}
+
+
+def specs_of(cls: type) -> tuple[FieldSpec, ...]:
+    """The declared fields of a topology dataclass, in declaration order (cached)."""
+    out = _SPECS.get(cls)
+    if out is None:
+        items: list[FieldSpec] = []
+        for f in dataclasses.fields(cls):
+            codec, refs, read_only, condition = f.metadata[_META]
+            default = MISSING if f.default is dataclasses.MISSING else f.default
+            items.append(FieldSpec(f.name, codec, default, refs, read_only, condition))
+        out = _SPECS[cls] = tuple(items)
+    return out
+
+
+# ---------------------------------------------------------------------- parsers
+
+
+def _ident(value: T) -> T:
     return value
 
 
@@ -46,11 +189,6 @@ def p_uuid(value: Any, field: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise ValidationError(field, f"malformed UUID {value!r}") from None
-
-
-def p_opt_uuid(value: Any, field: str) -> str | None:
-    """A UUID or None."""
-    return None if value is None else p_uuid(value, field)
 
 
 def p_uuids(value: Any, field: str) -> tuple[str, ...]:
@@ -82,7 +220,7 @@ def p_bool(value: Any, field: str) -> bool:
     return value
 
 
-def p_int(lo: int, hi: int) -> Parse:
+def p_int(lo: int, hi: int) -> Parse[int]:
     """An int in [lo, hi]."""
 
     def parse(value: Any, field: str) -> int:
@@ -91,41 +229,6 @@ def p_int(lo: int, hi: int) -> Parse:
         return value
 
     return parse
-
-
-def p_opt(parse: Parse) -> Parse:
-    """None or what `parse` accepts."""
-
-    def opt(value: Any, field: str) -> Any:
-        return None if value is None else parse(value, field)
-
-    return opt
-
-
-def p_enum(*choices: str) -> Parse:
-    """One of a fixed set of strings."""
-
-    def parse(value: Any, field: str) -> str:
-        if value not in choices:
-            raise ValidationError(field, f"expected one of {list(choices)}, got {value!r}")
-        return str(value)
-
-    return parse
-
-
-def p_mac(value: Any, field: str) -> int:
-    """A MAC address as int."""
-    return parse_mac(value, field)
-
-
-def p_ip(value: Any, field: str) -> int:
-    """An IPv4 address as int."""
-    return parse_ip(value, field)
-
-
-def p_cidr(value: Any, field: str) -> Cidr:
-    """An IPv4 prefix."""
-    return Cidr.parse(value, field)
 
 
 def p_ips(value: Any, field: str) -> tuple[int, ...]:
@@ -164,7 +267,7 @@ def p_proto(value: Any, field: str) -> int:
         if value not in PROTO_NAMES:
             raise ValidationError(field, f"unknown protocol {value!r}")
         return PROTO_NAMES[value]
-    return int(p_int(0, 255)(value, field))
+    return p_int(0, 255)(value, field)
 
 
 def d_proto(value: int) -> str | int:
@@ -172,42 +275,91 @@ def d_proto(value: int) -> str | int:
     return PROTO_BY_NUMBER.get(value, value)
 
 
-def d_opt(dump: Dump) -> Dump:
-    """Dump None as None, else with `dump`."""
-    return lambda v: None if v is None else dump(v)
+# ---------------------------------------------------------------------- codecs
 
 
-def d_str(value: Any) -> str:
-    """str() of a value (Cidr)."""
-    return str(value)
+def opt(codec: Codec[T]) -> Codec[T | None]:
+    """None or what `codec` accepts (JSON null in the schema)."""
+
+    def parse(value: Any, field: str) -> T | None:
+        return None if value is None else codec.parse(value, field)
+
+    def dump(value: T | None) -> Any:
+        return None if value is None else codec.dump(value)
+
+    return Codec(parse, dump, {**codec.schema, "nullable": True}, codec.text)
 
 
-def d_list(dump: Dump) -> Dump:
-    """Dump a tuple as a list of dumped items."""
-    return lambda v: [dump(x) for x in v]
+def int_range(lo: int, hi: int) -> Codec[int]:
+    """An integer in [lo, hi]."""
+    return Codec(p_int(lo, hi), _ident, {"type": "integer", "minimum": lo, "maximum": hi})
 
 
-def f(name: str, parse: Parse, dump: Dump = _ident, default: Any = _MISSING) -> FieldSpec:
-    """Shorthand for a FieldSpec."""
-    return FieldSpec(name, parse, dump, default)
+def enum(*choices: str) -> Codec[str]:
+    """One of a fixed set of strings."""
+
+    def parse(value: Any, field: str) -> str:
+        if value not in choices:
+            raise ValidationError(field, f"expected one of {list(choices)}, got {value!r}")
+        return str(value)
+
+    return Codec(parse, _ident, {"type": "string", "enum": list(choices)})
 
 
-def uuid_f(name: str) -> FieldSpec:
-    """A required UUID field."""
-    return f(name, p_uuid)
+def _d_range(value: tuple[int, int]) -> list[int]:
+    return [value[0], value[1]]
 
 
-def opt_uuid_f(name: str) -> FieldSpec:
-    """An optional UUID field."""
-    return f(name, p_opt_uuid, default=None)
+def _d_list(value: tuple[str, ...]) -> list[str]:
+    return list(value)
 
 
-COMMON = (uuid_f("id"), f("tenant_id", p_nonempty), f("name", p_text, default=""))
+UUID_SCHEMA: Schema = {"type": "string", "format": "uuid"}
+MAC_SCHEMA: Schema = {"type": "string", "pattern": f"^{MAC_PATTERN}$"}
+IP_SCHEMA: Schema = {"type": "string", "pattern": f"^{IP_PATTERN}$", "example": "10.0.0.1"}
+CIDR_SCHEMA: Schema = {
+    "type": "string",
+    "pattern": f"^{CIDR_PATTERN}$",
+    "example": "10.0.0.1/24",
+}
+PROTO_SCHEMA: Schema = {
+    "oneOf": [
+        {"type": "string", "enum": ["tcp", "udp", "icmp"]},
+        {"type": "integer", "minimum": 0, "maximum": 255},
+    ]
+}
 
-T = TypeVar("T")
+UUID: Codec[str] = Codec(p_uuid, _ident, UUID_SCHEMA)
+UUIDS: Codec[tuple[str, ...]] = Codec(p_uuids, _d_list, {"type": "array", "items": UUID_SCHEMA})
+TEXT: Codec[str] = Codec(p_text, _ident, {"type": "string"}, text=True)
+NONEMPTY: Codec[str] = Codec(p_nonempty, _ident, {"type": "string", "minLength": 1}, text=True)
+BOOL: Codec[bool] = Codec(p_bool, _ident, {"type": "boolean"})
+MAC: Codec[int] = Codec(parse_mac, format_mac, MAC_SCHEMA)
+IP: Codec[int] = Codec(parse_ip, format_ip, IP_SCHEMA)
+CIDR: Codec[Cidr] = Codec(Cidr.parse, str, CIDR_SCHEMA)
+IPS: Codec[tuple[int, ...]] = Codec(
+    p_ips, lambda v: [format_ip(x) for x in v], {"type": "array", "items": IP_SCHEMA}
+)
+CIDRS: Codec[tuple[Cidr, ...]] = Codec(
+    p_cidrs, lambda v: [str(x) for x in v], {"type": "array", "items": CIDR_SCHEMA}
+)
+PORT_RANGE: Codec[tuple[int, int]] = Codec(
+    p_range,
+    _d_range,
+    {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 0, "maximum": 65535},
+        "minItems": 2,
+        "maxItems": 2,
+    },
+)
+PROTO: Codec[int] = Codec(p_proto, d_proto, PROTO_SCHEMA)
 
 
-def parse_fields(cls: Callable[..., T], specs: tuple[FieldSpec, ...], data: Mapping[str, Any]) -> T:
+# ---------------------------------------------------------------------- objects
+
+
+def parse_fields(cls: Callable[..., U], specs: tuple[FieldSpec, ...], data: Mapping[str, Any]) -> U:
     """Build `cls` from plain data: unknown fields and missing required ones name the field."""
     if not isinstance(data, Mapping):
         raise ValidationError("body", f"expected an object, got {type(data).__name__}")
@@ -218,7 +370,7 @@ def parse_fields(cls: Callable[..., T], specs: tuple[FieldSpec, ...], data: Mapp
     kwargs: dict[str, Any] = {}
     for spec in specs:
         if spec.name in data and (data[spec.name] is not None or not spec.required):
-            kwargs[spec.name] = spec.parse(data[spec.name], spec.name)
+            kwargs[spec.name] = spec.codec.parse(data[spec.name], spec.name)
         elif spec.required:
             raise ValidationError(spec.name, "required field is missing")
         else:
@@ -226,11 +378,6 @@ def parse_fields(cls: Callable[..., T], specs: tuple[FieldSpec, ...], data: Mapp
     return cls(**kwargs)
 
 
-def dump_fields(obj: Any, specs: tuple[FieldSpec, ...]) -> dict[str, Any]:
+def dump_fields(obj: object, specs: tuple[FieldSpec, ...]) -> dict[str, Any]:
     """Plain (JSON/msgpack-able) data of an object, every field present."""
-    return {s.name: s.dump(getattr(obj, s.name)) for s in specs}
-
-
-# Re-exported dump helpers for model modules.
-dump_mac = format_mac
-dump_ip = format_ip
+    return {s.name: s.codec.dump(getattr(obj, s.name)) for s in specs}

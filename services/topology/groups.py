@@ -6,27 +6,19 @@ from dataclasses import dataclass
 
 from services.topology.addr import Cidr
 from services.topology.base import TopologyObject
-from services.topology.fields import COMMON, d_list, d_str, f, p_cidrs
+from services.topology.fields import CIDRS, field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PortGroup(TopologyObject):
     """A named set of ports; a port joins by listing the group in its port_group_ids."""
 
-    SPEC = COMMON
     KIND = "port_groups"
-    id: str
-    tenant_id: str
-    name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IpAddressGroup(TopologyObject):
     """A named set of IPv4 addresses or prefixes, used by rule conditions."""
 
-    SPEC = (*COMMON, f("addresses", p_cidrs, d_list(d_str), default=()))
     KIND = "ip_address_groups"
-    id: str
-    tenant_id: str
-    name: str = ""
-    addresses: tuple[Cidr, ...] = ()
+    addresses: tuple[Cidr, ...] = field(CIDRS, default=())

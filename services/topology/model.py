@@ -11,14 +11,8 @@ from services.topology.rule import Chain, Rule
 
 #: kind name (also the replicated table suffix) -> value class
 KINDS: dict[str, type[TopologyObject]] = {
-    "bridges": Bridge,
-    "routers": Router,
-    "ports": Port,
-    "routes": Route,
-    "chains": Chain,
-    "rules": Rule,
-    "port_groups": PortGroup,
-    "ip_address_groups": IpAddressGroup,
+    model.KIND: model
+    for model in (Bridge, Router, Port, Route, Chain, Rule, PortGroup, IpAddressGroup)
 }
 
 __all__ = [

@@ -9,23 +9,18 @@ from services.topology.addr import Cidr
 from services.topology.base import TopologyObject
 from services.topology.errors import ValidationError
 from services.topology.fields import (
-    COMMON,
-    d_list,
-    d_opt,
-    d_str,
-    dump_ip,
-    dump_mac,
-    f,
-    opt_uuid_f,
-    p_bool,
-    p_cidr,
-    p_int,
-    p_ips,
-    p_mac,
+    BOOL,
+    CIDR,
+    IPS,
+    MAC,
+    NONEMPTY,
+    UUID,
+    UUIDS,
+    Codec,
+    field,
+    int_range,
+    opt,
     p_nonempty,
-    p_opt,
-    p_uuids,
-    uuid_f,
 )
 
 
@@ -51,39 +46,36 @@ class PortBinding:
         return {"host_id": self.host_id, "interface": self.interface}
 
 
-@dataclass(frozen=True, slots=True)
+BINDING: Codec[PortBinding] = Codec(
+    PortBinding.parse,
+    PortBinding.to_dict,
+    {
+        "type": "object",
+        "properties": {"host_id": NONEMPTY.schema, "interface": NONEMPTY.schema},
+        "required": ["host_id", "interface"],
+        "additionalProperties": False,
+    },
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Port(TopologyObject):
     """A port of a bridge or router; `address` is for router ports, `addresses` for VMs."""
 
-    SPEC = (
-        *COMMON,
-        uuid_f("device_id"),
-        f("mac", p_mac, dump_mac),
-        f("address", p_opt(p_cidr), d_opt(d_str), default=None),
-        f("addresses", p_ips, d_list(dump_ip), default=()),
-        opt_uuid_f("peer_id"),
-        f("binding", p_opt(PortBinding.parse), d_opt(PortBinding.to_dict), default=None),
-        f("vlan", p_opt(p_int(1, 4094)), default=None),
-        opt_uuid_f("inbound_chain_id"),
-        opt_uuid_f("outbound_chain_id"),
-        f("port_group_ids", p_uuids, list, default=()),
-        f("admin_state_up", p_bool, default=True),
-    )
     KIND = "ports"
-    id: str
-    tenant_id: str
-    device_id: str
-    mac: int
-    name: str = ""
-    address: Cidr | None = None
-    addresses: tuple[int, ...] = ()
-    peer_id: str | None = None
-    binding: PortBinding | None = None
-    vlan: int | None = None
-    inbound_chain_id: str | None = None
-    outbound_chain_id: str | None = None
-    port_group_ids: tuple[str, ...] = ()
-    admin_state_up: bool = True
+    device_id: str = field(UUID, refs=("bridges", "routers"))
+    mac: int = field(MAC)
+    address: Cidr | None = field(opt(CIDR), default=None)
+    addresses: tuple[int, ...] = field(IPS, default=())
+    peer_id: str | None = field(
+        opt(UUID), default=None, read_only="use POST /v1/ports/{id}/link and /unlink"
+    )
+    binding: PortBinding | None = field(opt(BINDING), default=None)
+    vlan: int | None = field(opt(int_range(1, 4094)), default=None)
+    inbound_chain_id: str | None = field(opt(UUID), default=None, refs=("chains",))
+    outbound_chain_id: str | None = field(opt(UUID), default=None, refs=("chains",))
+    port_group_ids: tuple[str, ...] = field(UUIDS, default=(), refs=("port_groups",))
+    admin_state_up: bool = field(BOOL, default=True)
 
     def __post_init__(self) -> None:
         if self.peer_id is not None and self.binding is not None:

@@ -1,4 +1,9 @@
-"""Chains and their rules: ordered conditions with an action (see simulation/chain.py)."""
+"""Chains and their rules: ordered conditions with an action (see simulation/chain.py).
+
+Each condition is declared once below, in `RuleConditions`, with what it tests
+(`fields.Condition`); CONDITION_NAMES, the `invert` codec, the OpenAPI schema and both
+rule compilers (simulation/conditions.py, simulation/chaincode.py) follow from it.
+"""
 
 from __future__ import annotations
 
@@ -9,45 +14,104 @@ from services.topology.addr import Cidr
 from services.topology.base import TopologyObject
 from services.topology.errors import ValidationError
 from services.topology.fields import (
-    COMMON,
-    d_opt,
-    d_proto,
-    d_str,
-    dump_mac,
-    f,
-    opt_uuid_f,
-    p_cidr,
-    p_enum,
-    p_int,
-    p_mac,
-    p_opt,
-    p_proto,
-    p_range,
-    p_uuids,
-    uuid_f,
+    CIDR,
+    MAC,
+    PORT_RANGE,
+    PROTO,
+    UUID,
+    UUIDS,
+    Codec,
+    Condition,
+    enum,
+    field,
+    int_range,
+    opt,
+    specs_of,
 )
 
 ACTIONS = ("accept", "drop", "reject", "continue", "return", "jump")
 FRAGMENT_POLICIES = ("any", "header", "nonheader", "unfragmented")
 
-CONDITION_NAMES = (
-    "in_port_ids",
-    "out_port_ids",
-    "in_port_group_id",
-    "out_port_group_id",
-    "eth_src",
-    "eth_dst",
-    "ethertype",
-    "ip_src",
-    "ip_dst",
-    "ip_src_group_id",
-    "ip_dst_group_id",
-    "proto",
-    "src_port",
-    "dst_port",
-    "icmp_type",
-    "icmp_code",
-    "fragment_policy",
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chain(TopologyObject):
+    """A named, ordered list of rules (the rules point at their chain)."""
+
+    KIND = "chains"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _RuleHead(TopologyObject):
+    """A rule's place and action."""
+
+    chain_id: str = field(UUID, refs=("chains",))
+    position: int = field(int_range(0, 1 << 31))
+    action: str = field(enum(*ACTIONS))
+    jump_chain_id: str | None = field(opt(UUID), default=None, refs=("chains",))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleConditions(_RuleHead):
+    """The match conditions of a rule: a field with a `condition` is one (None: not set)."""
+
+    in_port_ids: tuple[str, ...] | None = field(
+        opt(UUIDS), default=None, refs=("ports",), condition=Condition("in_port")
+    )
+    out_port_ids: tuple[str, ...] | None = field(
+        opt(UUIDS), default=None, refs=("ports",), condition=Condition("out_port")
+    )
+    in_port_group_id: str | None = field(
+        opt(UUID), default=None, refs=("port_groups",), condition=Condition("in_group")
+    )
+    out_port_group_id: str | None = field(
+        opt(UUID), default=None, refs=("port_groups",), condition=Condition("out_group")
+    )
+    eth_src: int | None = field(
+        opt(MAC), default=None, condition=Condition("mac", "eth_src", "eth_src_mask")
+    )
+    eth_src_mask: int | None = field(opt(MAC), default=None)
+    eth_dst: int | None = field(
+        opt(MAC), default=None, condition=Condition("mac", "eth_dst", "eth_dst_mask")
+    )
+    eth_dst_mask: int | None = field(opt(MAC), default=None)
+    ethertype: int | None = field(
+        opt(int_range(0, 0xFFFF)), default=None, condition=Condition("eq", "ethertype")
+    )
+    ip_src: Cidr | None = field(opt(CIDR), default=None, condition=Condition("cidr", "ip_src"))
+    ip_dst: Cidr | None = field(opt(CIDR), default=None, condition=Condition("cidr", "ip_dst"))
+    ip_src_group_id: str | None = field(
+        opt(UUID),
+        default=None,
+        refs=("ip_address_groups",),
+        condition=Condition("ip_group", "ip_src"),
+    )
+    ip_dst_group_id: str | None = field(
+        opt(UUID),
+        default=None,
+        refs=("ip_address_groups",),
+        condition=Condition("ip_group", "ip_dst"),
+    )
+    proto: int | None = field(opt(PROTO), default=None, condition=Condition("eq", "proto"))
+    src_port: tuple[int, int] | None = field(
+        opt(PORT_RANGE), default=None, condition=Condition("range", "src_port")
+    )
+    dst_port: tuple[int, int] | None = field(
+        opt(PORT_RANGE), default=None, condition=Condition("range", "dst_port")
+    )
+    icmp_type: int | None = field(
+        opt(int_range(0, 255)), default=None, condition=Condition("eq", "icmp_type")
+    )
+    icmp_code: int | None = field(
+        opt(int_range(0, 255)), default=None, condition=Condition("eq", "icmp_code")
+    )
+    fragment_policy: str | None = field(
+        opt(enum(*FRAGMENT_POLICIES)), default=None, condition=Condition("fragment", "fragment")
+    )
+
+
+#: the condition fields, in declaration order (what `invert` may name)
+CONDITION_NAMES: tuple[str, ...] = tuple(
+    s.name for s in specs_of(RuleConditions) if s.condition is not None
 )
 
 
@@ -60,84 +124,23 @@ def _p_invert(value: Any, field: str) -> tuple[str, ...]:
     return tuple(sorted(set(value)))
 
 
-def _d_range(value: tuple[int, int]) -> list[int]:
-    return [value[0], value[1]]
+def _d_invert(value: tuple[str, ...]) -> list[str]:
+    return list(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Chain(TopologyObject):
-    """A named, ordered list of rules (the rules point at their chain)."""
-
-    SPEC = COMMON
-    KIND = "chains"
-    id: str
-    tenant_id: str
-    name: str = ""
+INVERT: Codec[tuple[str, ...]] = Codec(
+    _p_invert,
+    _d_invert,
+    {"type": "array", "items": {"type": "string", "enum": list(CONDITION_NAMES)}},
+)
 
 
-_OPT_MAC = (p_opt(p_mac), d_opt(dump_mac))
-_OPT_CIDR = (p_opt(p_cidr), d_opt(d_str))
-
-
-@dataclass(frozen=True, slots=True)
-class Rule(TopologyObject):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule(RuleConditions):
     """One rule: every present condition must hold (each may be inverted) for the action."""
 
-    SPEC = (
-        *COMMON,
-        uuid_f("chain_id"),
-        f("position", p_int(0, 1 << 31)),
-        f("action", p_enum(*ACTIONS)),
-        opt_uuid_f("jump_chain_id"),
-        f("in_port_ids", p_opt(p_uuids), d_opt(list), default=None),
-        f("out_port_ids", p_opt(p_uuids), d_opt(list), default=None),
-        opt_uuid_f("in_port_group_id"),
-        opt_uuid_f("out_port_group_id"),
-        f("eth_src", *_OPT_MAC, default=None),
-        f("eth_src_mask", *_OPT_MAC, default=None),
-        f("eth_dst", *_OPT_MAC, default=None),
-        f("eth_dst_mask", *_OPT_MAC, default=None),
-        f("ethertype", p_opt(p_int(0, 0xFFFF)), default=None),
-        f("ip_src", *_OPT_CIDR, default=None),
-        f("ip_dst", *_OPT_CIDR, default=None),
-        opt_uuid_f("ip_src_group_id"),
-        opt_uuid_f("ip_dst_group_id"),
-        f("proto", p_opt(p_proto), d_opt(d_proto), default=None),
-        f("src_port", p_opt(p_range), d_opt(_d_range), default=None),
-        f("dst_port", p_opt(p_range), d_opt(_d_range), default=None),
-        f("icmp_type", p_opt(p_int(0, 255)), default=None),
-        f("icmp_code", p_opt(p_int(0, 255)), default=None),
-        f("fragment_policy", p_opt(p_enum(*FRAGMENT_POLICIES)), default=None),
-        f("invert", _p_invert, list, default=()),
-    )
     KIND = "rules"
-    id: str
-    tenant_id: str
-    chain_id: str
-    position: int
-    action: str
-    name: str = ""
-    jump_chain_id: str | None = None
-    in_port_ids: tuple[str, ...] | None = None
-    out_port_ids: tuple[str, ...] | None = None
-    in_port_group_id: str | None = None
-    out_port_group_id: str | None = None
-    eth_src: int | None = None
-    eth_src_mask: int | None = None
-    eth_dst: int | None = None
-    eth_dst_mask: int | None = None
-    ethertype: int | None = None
-    ip_src: Cidr | None = None
-    ip_dst: Cidr | None = None
-    ip_src_group_id: str | None = None
-    ip_dst_group_id: str | None = None
-    proto: int | None = None
-    src_port: tuple[int, int] | None = None
-    dst_port: tuple[int, int] | None = None
-    icmp_type: int | None = None
-    icmp_code: int | None = None
-    fragment_policy: str | None = None
-    invert: tuple[str, ...] = ()
+    invert: tuple[str, ...] = field(INVERT, default=())
 
     def __post_init__(self) -> None:
         if self.action == "jump" and self.jump_chain_id is None:
@@ -147,7 +150,11 @@ class Rule(TopologyObject):
         for name in self.invert:
             if getattr(self, name) is None:
                 raise ValidationError("invert", f"inverts {name!r}, which is not set")
-        if self.eth_src_mask is not None and self.eth_src is None:
-            raise ValidationError("eth_src_mask", "needs eth_src")
-        if self.eth_dst_mask is not None and self.eth_dst is None:
-            raise ValidationError("eth_dst_mask", "needs eth_dst")
+        for spec in specs_of(RuleConditions):
+            mask = spec.condition.mask_field if spec.condition is not None else None
+            if (
+                mask is not None
+                and getattr(self, mask) is not None
+                and getattr(self, spec.name) is None
+            ):
+                raise ValidationError(mask, f"needs {spec.name}")

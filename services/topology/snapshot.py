@@ -269,7 +269,7 @@ class Topology:
         for kind in KINDS:
             table: dict[str, TopologyObject] = getattr(self, kind)
             for obj in table.values():
-                for spec in obj.SPEC:
+                for spec in obj.spec():
                     if spec.name == "id":
                         continue
                     value = getattr(obj, spec.name)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.api.openapi import FIELD_SCHEMAS, PACKET_SCHEMAS
+from services.api.openapi import PACKET_SCHEMAS, field_schema
 from services.topology.addr import Cidr, parse_ip, parse_mac
 from services.topology.errors import ValidationError
 
@@ -58,12 +58,12 @@ def test_ip_pattern_is_the_parser(text: str) -> None:
 @given(_DOTTED, st.one_of(st.none(), st.text("0123456789\u00b2", max_size=4)))
 def test_cidr_pattern_is_the_parser(ip: str, plen: str | None) -> None:
     text = ip if plen is None else f"{ip}/{plen}"
-    pattern = FIELD_SCHEMAS["dst"]["pattern"]
+    pattern = field_schema("routes", "dst")["pattern"]
     assert bool(re.fullmatch(pattern.strip("^$"), text)) == _accepts(Cidr.parse, text)
 
 
 @given(st.lists(st.text("0123456789abcdefABCDEFx_ +", max_size=3), min_size=5, max_size=7))
 def test_mac_pattern_is_the_parser(parts: list[str]) -> None:
     text = ":".join(parts)
-    pattern = FIELD_SCHEMAS["mac"]["pattern"]
+    pattern = field_schema("ports", "mac")["pattern"]
     assert bool(re.fullmatch(pattern.strip("^$"), text)) == _accepts(parse_mac, text)
