@@ -4,12 +4,15 @@ flags and the ``demo`` subcommand."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from services.agent.backend import BACKENDS
 
+if TYPE_CHECKING:
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-def register(subparsers: Any, run: argparse.ArgumentParser) -> None:
+
+def register(subparsers: SubParsers, run: argparse.ArgumentParser) -> None:
     """Add --datapath / --tunnel-ip to ``meshd run`` and the ``meshd demo`` subcommand."""
     run.add_argument(
         "--datapath",
@@ -42,4 +45,4 @@ def register(subparsers: Any, run: argparse.ArgumentParser) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from services.demo.main import run
 
-    return int(run(args))
+    return run(args)

@@ -4,7 +4,6 @@ lists the installed flows of one host, ``meshctl agent`` its bindings and counte
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from mesh.cli.parser import Context, SubCommands
 
@@ -18,18 +17,31 @@ def register(sub: SubCommands) -> None:
 
 
 def _flows(ctx: Context, args: argparse.Namespace) -> int:
-    body: Any = ctx.api.get("/v1/flows").json()
-    if ctx.out.json or not isinstance(body, list):
+    body: object = ctx.api.get("/v1/flows").json()
+    rows = _objects(body)
+    if ctx.out.json or rows is None:
         ctx.out.data(body)
     else:
-        ctx.out.rows(body, _COLUMNS)
+        ctx.out.rows(rows, _COLUMNS)
     return 0
 
 
 def _agent(ctx: Context, args: argparse.Namespace) -> int:
-    body: Any = ctx.api.get("/v1/agent").json()
+    body: object = ctx.api.get("/v1/agent").json()
     if isinstance(body, dict) and not ctx.out.json:
-        ctx.out.record(body)
+        ctx.out.record(_object(body))
     else:
         ctx.out.data(body)
     return 0
+
+
+def _object(value: dict[object, object]) -> dict[str, object]:
+    """A JSON object (its keys are strings)."""
+    return {str(k): v for k, v in value.items()}
+
+
+def _objects(value: object) -> list[dict[str, object]] | None:
+    """A JSON list of objects, or None if `value` is anything else."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return None
+    return [_object(v) for v in value if isinstance(v, dict)]

@@ -22,9 +22,7 @@ class InvalidationLog:
 
     def __init__(self, depth: int = DEPTH) -> None:
         self._gen = 0
-        self._log: collections.deque[tuple[int, frozenset[Tag]]] = collections.deque(
-            maxlen=depth
-        )
+        self._log: collections.deque[tuple[int, frozenset[Tag]]] = collections.deque(maxlen=depth)
 
     @property
     def generation(self) -> int:
