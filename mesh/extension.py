@@ -17,6 +17,21 @@ from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
+from crdt import CRDT
+from mesh.counters import MetricsSource
+from mesh.member import Member
+from mesh.table import Table, TableLike
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "BaseExtension",
+    "Extension",
+    "ExtensionContext",
+    "MeshView",
+    "TableLike",
+    "TableSpec",
+]
+
 ENTRY_POINT_GROUP = "vnetmesh.extensions"
 
 log = logging.getLogger("mesh.extension")
@@ -27,7 +42,17 @@ class TableSpec:
     """A replicated table an extension needs: its name and an empty-CRDT factory."""
 
     name: str
-    factory: Callable[[], Any]
+    factory: Callable[[], CRDT]
+
+
+class MeshView(Protocol):
+    """What an extension may use of the running node (a MeshNode satisfies it): its
+    members and its tables. Time comes from ``ExtensionContext.now()``."""
+
+    @property
+    def replica_id(self) -> str: ...
+
+    def members(self) -> list[Member]: ...
 
 
 @runtime_checkable
@@ -76,34 +101,40 @@ class BaseExtension:
 class ExtensionContext:
     """What an extension may use of the agent."""
 
-    node: Any
-    """The running MeshNode (read members, declare extra tables)."""
+    node: MeshView
+    """The running node (its members and replica id)."""
     app: web.Application
     """The aiohttp Application: add routes under /v1/<extension>/..."""
     host_id: str
     config: Mapping[str, Any]
     """The extension's ``[extensions.<name>]`` TOML section (``required`` included)."""
     loop: asyncio.AbstractEventLoop
-    _tables: Mapping[str, Any]
+    _tables: Mapping[str, Table]
     _clock: Callable[[], float]
     """The shell's wall clock: the same clock the driver feeds the node."""
     _wake: Callable[[], None] = lambda: None
+    _register_metrics: Callable[[MetricsSource], None] = lambda _source: None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
-    def table(self, name: str) -> Any:
-        """A replicated table declared by this or another extension (or "kv")."""
+    def table(self, name: str) -> Table:
+        """A replicated table declared by this or another extension (or "kv"); its state
+        is a :class:`crdt.CRDT`: narrow it with isinstance (or read ``get()``)."""
         try:
             return self._tables[name]
         except KeyError:
             raise KeyError(f"no table {name!r}: declare it in tables()") from None
 
-    def members(self) -> list[Any]:
-        """The node's current member list (mesh.member.Member values)."""
+    def members(self) -> list[Member]:
+        """The node's current member list."""
         return list(self.node.members())
 
     def now(self) -> float:
         """The current time on the node's clock: pass it to table writes (``now=``)."""
         return self._clock()
+
+    def register_metrics(self, source: MetricsSource) -> None:
+        """Export ``source``'s samples at GET /metrics (declared counters: mesh.counters)."""
+        self._register_metrics(source)
 
     def notify_written(self) -> None:
         """Tell the transport a local table write happened so it is gossiped promptly."""

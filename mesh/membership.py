@@ -193,6 +193,28 @@ class Membership:
         """Queue our own Alive (on join and after metadata changes)."""
         self._broadcast(self._alive_msg())
 
+    def start(self, now: float) -> None:
+        """The first `now` we are given: the first probe is due within one probe interval
+        (random, so members started together do not probe in step)."""
+        self._next_probe = now + self.rng.uniform(0, self.config.probe_interval)
+
+    def rejoin(self) -> None:
+        """Join again after a graceful leave: outbid our own "left" (a no-op if we never
+        left)."""
+        if self.left:
+            self.left = False
+            self.incarnation += 1
+
+    def update_meta(self, meta: MemberMeta) -> None:
+        """Our own metadata changed (same host id): a higher incarnation carries it."""
+        self.meta = meta
+        self.incarnation += 1
+        self.announce()
+
+    def restore_incarnation(self, floor: int) -> None:
+        """After a restart: never announce an incarnation below one we used before."""
+        self.incarnation = max(self.incarnation, floor)
+
     # ---- merging what we hear -----------------------------------------------------------
 
     def on_alive(self, msg: Alive, now: float) -> None:

@@ -40,7 +40,7 @@ from mesh.messages import (
 )
 from mesh.metrics import Metrics
 from mesh.outputs import OpenStream, Output, SendDatagram
-from mesh.replication import Replication
+from mesh.replication import ChunkOutcome, Replication
 from mesh.table import CRDT, Table
 
 log = logging.getLogger("mesh.node")
@@ -179,7 +179,7 @@ class MeshNode:
 
     def _table_changed(self, table: Table, keys: frozenset[Hashable]) -> None:
         self._events.append(TableChanged(table.name, keys))
-        table._notify(keys)
+        table.notify(keys)
 
     def _member_changed(self, member: Member) -> None:
         self._events.append(MemberChanged(member))
@@ -189,9 +189,7 @@ class MeshNode:
     def join(self, now: float, seeds: Sequence[Address]) -> list[Output]:
         """Start (or restart) membership: announce ourselves and push-pull with each seed."""
         self._clock(now)
-        if self.membership.left:  # rejoin after leave: outbid our own "left"
-            self.membership.left = False
-            self.membership.incarnation += 1
+        self.membership.rejoin()
         self.membership.announce()
         self._seeds = [(s[0], s[1]) for s in seeds if (s[0], s[1]) != tuple(self.meta.gossip)]
         return [self._push_pull(addr, None, join=True) for addr in self._seeds]
@@ -210,9 +208,7 @@ class MeshNode:
             raise ValueError("the host id of a member cannot change")
         self._clock(now)
         self.meta = meta
-        self.membership.meta = meta
-        self.membership.incarnation += 1
-        self.membership.announce()
+        self.membership.update_meta(meta)
 
     def members(self) -> list[Member]:
         """Every known member, including ourselves."""
@@ -241,7 +237,7 @@ class MeshNode:
             self._next_gossip = now + self.rng.uniform(0, self.config.gossip_interval)
             self._next_push_pull = now + self.rng.uniform(0.5, 1.0) * self.config.push_pull_interval
             self._next_reconnect = now + self.rng.uniform(0.5, 1.5) * self.config.reconnect_interval
-            self.membership._next_probe = now + self.rng.uniform(0, self.config.probe_interval)
+            self.membership.start(now)
 
     def _limit(self) -> int:
         n = self.membership.live_count()
@@ -552,9 +548,10 @@ class MeshNode:
             if msg.more and ctx.dst not in self._pulling:
                 out.append(self._push_pull(ctx.dst, sender, join=False))
         elif isinstance(msg, StateChunk) and ctx.kind == "state":
-            applied = self.metrics.states_applied
-            out.extend(self._on_chunk(msg, ctx.dst, sender, now))
-            done = self.metrics.states_applied > applied or msg.snapshot == 0
+            nxt = self.replication.on_chunk(msg, now, sender)
+            if isinstance(nxt, StateRequest):
+                out.append(self._stream("state", ctx.dst, sender, nxt))
+            done = nxt is ChunkOutcome.APPLIED or msg.snapshot == 0
             if done and ctx.dst not in self._pulling:
                 # a transfer finished (or its snapshot expired): one more push-pull fetches
                 # what changed meanwhile (or restarts); an abandoned one waits for timers
@@ -565,6 +562,6 @@ class MeshNode:
 
     def _on_chunk(self, chunk: StateChunk, dst: Address, sender: str, now: float) -> list[Output]:
         nxt = self.replication.on_chunk(chunk, now, sender)
-        if nxt is None:
+        if not isinstance(nxt, StateRequest):
             return []
         return [self._stream("state", dst, sender, nxt)]

@@ -9,6 +9,7 @@ vector then joins ours. Pure: no clocks, no I/O."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import random
 from collections import OrderedDict, deque
@@ -42,6 +43,15 @@ def changed_keys(state: CRDT, delta: CRDT) -> frozenset[Hashable]:
     if affected is None:
         return frozenset()
     return frozenset(affected(delta))
+
+
+class ChunkOutcome(enum.Enum):
+    """How a state transfer ended, when a chunk ends it (no next chunk to request)."""
+
+    APPLIED = "applied"
+    """The whole state arrived and was joined into the table."""
+    ABANDONED = "abandoned"
+    """Unknown table, expired snapshot, a bad or oversized chunk, or an undecodable state."""
 
 
 @dataclass(slots=True)
@@ -330,12 +340,12 @@ class Replication:
 
     # ---- anti-entropy (receiving) --------------------------------------------------------
 
-    def on_chunk(self, chunk: StateChunk, now: float, key: str) -> StateRequest | None:
+    def on_chunk(self, chunk: StateChunk, now: float, key: str) -> StateRequest | ChunkOutcome:
         """Collect a state chunk (from peer `key`); returns the request for the next chunk,
-        or None when done (state applied) or abandoned."""
+        or the outcome when the transfer ended (state applied, or abandoned)."""
         sync = self.syncs.get(chunk.table)
         if sync is None or chunk.snapshot == 0:
-            return None
+            return ChunkOutcome.ABANDONED
         ident = (f"{key}|{chunk.table}", chunk.snapshot)
         asm = self._incoming.get(ident)
         if chunk.offset == 0:
@@ -344,23 +354,23 @@ class Replication:
         if asm is None or chunk.offset != asm.size or chunk.total != asm.total:
             self._incoming.pop(ident, None)
             self.drop("bad_chunk", now, f"{chunk.table}: snapshot {chunk.snapshot}")
-            return None
+            return ChunkOutcome.ABANDONED
         if not chunk.data and asm.size < asm.total:
             self._incoming.pop(ident, None)
             self.drop("bad_chunk", now, f"{chunk.table}: snapshot {chunk.snapshot}")
-            return None
+            return ChunkOutcome.ABANDONED
         if asm.size + len(chunk.data) > self.config.max_incoming_stream_bytes * 64:
             self._incoming.pop(ident, None)
             self.drop("oversized", now, f"{chunk.table}: state transfer too large")
-            return None
+            return ChunkOutcome.ABANDONED
         asm.parts.append(chunk.data)
         asm.size += len(chunk.data)
         asm.updated = now
         if asm.size < asm.total:
             return StateRequest(chunk.table, chunk.snapshot, asm.size)
         del self._incoming[ident]
-        self.apply_state(sync, b"".join(asm.parts), asm.vv, now)
-        return None
+        applied = self.apply_state(sync, b"".join(asm.parts), asm.vv, now)
+        return ChunkOutcome.APPLIED if applied else ChunkOutcome.ABANDONED
 
     def apply_state(self, sync: TableSync, data: bytes, vv: VersionVector, now: float) -> bool:
         """Join a peer's full state; our vector becomes the max with the peer's."""

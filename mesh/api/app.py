@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 from aiohttp import web
-from prometheus_client import CollectorRegistry
+from aiohttp.typedefs import Middleware
 
 from mesh.api import kv, members, metrics
 from mesh.api.auth import bearer_middleware
 from mesh.api.errors import error_middleware
+from mesh.api.state import STATE, ApiState
 
-STATE: web.AppKey[ApiState] = web.AppKey("mesh_api_state")
-
-
-@dataclass(eq=False)
-class ApiState:
-    """What the routes read: the node, its "kv" table, the clock, and a hook to call after
-    writes."""
-
-    node: Any
-    kv: Any
-    host_id: str
-    clock: Callable[[], float]
-    """The shell's clock (the one that drives the node): local writes are stamped with it."""
-    on_write: Callable[[], None] = lambda: None
-    max_body_bytes: int = 64 * 1024
-    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+__all__ = ["STATE", "ApiState", "make_app"]
 
 
 def make_app(state: ApiState, *, token: str | None = None) -> web.Application:
     """The API app; extensions may add more routes before it is started."""
-    middlewares: list[Any] = [error_middleware]
+    middlewares: list[Middleware] = [error_middleware]
     if token is not None:
         middlewares.append(bearer_middleware(token))
     # Bodies are read with our own limit (400, not 413); this bounds aiohttp's buffer too.

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hmac
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from mesh.api.errors import Handler, json_error
 
 OPEN_PATHS = frozenset({"/healthz"})
 
 
-def bearer_middleware(token: str) -> Handler:
+def bearer_middleware(token: str) -> Middleware:
     """A middleware comparing ``Authorization: Bearer <token>`` in constant time."""
     expected = f"Bearer {token}".encode()
 
@@ -25,4 +26,4 @@ def bearer_middleware(token: str) -> Handler:
                 )
         return await handler(request)
 
-    return check  # type: ignore[return-value]
+    return check

@@ -5,22 +5,19 @@ A write is acknowledged once applied to the local replica; gossip spreads it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Container
 
 from aiohttp import web
 
 from mesh.api.errors import json_error
+from mesh.api.state import api_state as _state
 from mesh.api.values import BadInput, check_key, parse_value
+from mesh.table import Table
 
 
-def _state(request: web.Request) -> Any:
-    from mesh.api.app import STATE
-
-    return request.app[STATE]
-
-
-def _present(table: Any, key: str) -> bool:
-    return key in table.state
+def _present(table: Table, key: str) -> bool:
+    state: object = table.state
+    return isinstance(state, Container) and key in state
 
 
 async def list_all(request: web.Request) -> web.Response:

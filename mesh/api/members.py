@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
+from mesh.api.state import api_state
+from mesh.member import Member, MemberState
 from mesh.transport.address import format_address
 
 
-def member_json(member: Any) -> dict[str, Any]:
+def member_json(member: Member) -> dict[str, str | int | None]:
     """One member as JSON: id, state, gossip, underlay, api, incarnation."""
     meta = member.meta
     return {
@@ -23,16 +23,13 @@ def member_json(member: Any) -> dict[str, Any]:
 
 
 async def list_members(request: web.Request) -> web.Response:
-    from mesh.api.app import STATE
-
-    state = request.app[STATE]
-    body = sorted((member_json(m) for m in state.node.members()), key=lambda m: m["id"])
+    state = api_state(request)
+    members = sorted(state.node.members(), key=lambda m: m.meta.host_id)
+    body = [member_json(m) for m in members]
     return web.json_response(body)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    from mesh.api.app import STATE
-
-    state = request.app[STATE]
-    alive = sum(1 for m in state.node.members() if m.state.value == "alive")
+    state = api_state(request)
+    alive = sum(1 for m in state.node.members() if m.state is MemberState.ALIVE)
     return web.json_response({"status": "ok", "id": state.host_id, "alive_members": alive})
