@@ -128,8 +128,8 @@ async def run_direct(ns: str, n: int, backend: str) -> dict[str, float]:
             await path.handle_safely(up)
         took, cpu = time.perf_counter() - t0, time.process_time() - c0
         lat = sorted(path.latencies)
-        assert path.counters["flows_installed"] >= n, dict(path.counters)
-        assert not path.counters["upcall_errors"], dict(path.counters)
+        assert path.counters["flows_installed"] >= n, path.counters.as_dict()
+        assert not path.counters["upcall_errors"], path.counters.as_dict()
         return {
             "rate": n / took,
             "cpu_rate": n / cpu,
