@@ -5,14 +5,14 @@ Loaded by meshd through the entry point group ``vnetmesh.extensions`` (name ``ne
 
 from __future__ import annotations
 
-from typing import Any
-
 from mesh.extension import BaseExtension, ExtensionContext, TableSpec
 from services.api.routes import add_routes
-from services.api.stateview import ARPS_TABLE, MACS_TABLE, TableStateView, new_state_table
-from services.api.store import TopologyStore
+from services.simulation.learned import ARPS_TABLE, MACS_TABLE, new_state_table
+from services.simulation.readmodel import ReadModel, shared_model
+from services.simulation.stateview import TableStateView
 from services.topology import tables as T
 from services.topology.model import KINDS
+from services.topology.store import TopologyStore
 
 
 class NetworkExtension(BaseExtension):
@@ -21,6 +21,7 @@ class NetworkExtension(BaseExtension):
     name = "network"
 
     def __init__(self) -> None:
+        self.model: ReadModel | None = None
         self.store: TopologyStore | None = None
         self.state: TableStateView | None = None
 
@@ -31,8 +32,8 @@ class NetworkExtension(BaseExtension):
         return specs
 
     def setup(self, ctx: ExtensionContext) -> None:
-        """Build the store over the node's tables and add the routes."""
-        tables: dict[str, Any] = {kind: ctx.table(T.table_name(kind)) for kind in KINDS}
-        self.store = TopologyStore(tables, on_write=ctx.notify_written, clock=ctx.now)
-        self.state = TableStateView(ctx.table(MACS_TABLE), ctx.table(ARPS_TABLE))
-        add_routes(ctx.app, self.store, self.state.view)
+        """Take the node's read model (shared with the agent) and add the routes."""
+        self.model = model = shared_model(ctx)
+        self.store = model.store
+        self.state = model.state
+        add_routes(ctx.app, model.store, model.state.view)

@@ -21,12 +21,9 @@ from mesh.extension import BaseExtension, ExtensionContext
 from mesh.member import MemberState
 from services.agent.backend import choose, open_datapath
 from services.agent.packet_path import PacketPath, PathConfig
-from services.api.stateview import ARPS_TABLE, MACS_TABLE, TableStateView
-from services.api.store import TopologyStore
+from services.simulation.readmodel import shared_model
 from services.simulation.result import ArpLearned, MacLearned, StateUpdate
 from services.simulation.state import StateView, stale_mac_entries
-from services.topology import tables as T
-from services.topology.model import KINDS
 from services.topology.snapshot import Topology
 
 log = logging.getLogger("services.agent")
@@ -39,12 +36,12 @@ class _TableSources:
 
     def __init__(self, ctx: ExtensionContext) -> None:
         self.ctx = ctx
-        tables: dict[str, Any] = {kind: ctx.table(T.table_name(kind)) for kind in KINDS}
-        self.store = TopologyStore(tables, clock=ctx.now)
-        self.macs = ctx.table(MACS_TABLE)
-        self.arps = ctx.table(ARPS_TABLE)
-        self.view = TableStateView(self.macs, self.arps)
-        self.tables = tables
+        model = shared_model(ctx)  # the network extension's store and view, not a copy
+        self.store = model.store
+        self.macs = model.macs
+        self.arps = model.arps
+        self.view = model.state
+        self.tables = model.tables
 
     def topology(self) -> Topology:
         return self.store.topology()

@@ -10,10 +10,10 @@ from aiohttp import web
 
 from services.api import openapi
 from services.api.errors import ApiError
-from services.api.store import TopologyStore
 from services.api.trace import trace
 from services.simulation.state import StateView
 from services.topology.model import KINDS
+from services.topology.store import TopologyStore
 
 MAX_BODY = 1 << 20
 

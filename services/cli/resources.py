@@ -10,7 +10,6 @@ from mesh.cli.http import quote
 from mesh.cli.output import Column
 from mesh.cli.parser import Context, SubCommands
 from mesh.cli.resource import ResourceSpec, register_resource
-from services.api.store import READ_ONLY
 from services.topology.model import KINDS
 
 _DEVICE: tuple[Column, ...] = (
@@ -22,8 +21,6 @@ _DEVICE: tuple[Column, ...] = (
     ("UP", "admin_state_up"),
 )
 
-#: free-text fields: `--name 2024` is the string "2024", not a number
-TEXT_FIELDS = ("name", "tenant_id")
 
 #: kind -> (table columns, command aliases)
 LAYOUT: dict[str, tuple[tuple[Column, ...], tuple[str, ...]]] = {
@@ -83,7 +80,8 @@ def spec(kind: str) -> ResourceSpec:
     """The generic resource description of one topology kind: every writable field of
     the model is also a `--field-name` option of create and update."""
     columns, aliases = LAYOUT[kind]
-    writable = tuple(s.name for s in KINDS[kind].SPEC if s.name not in READ_ONLY)
+    specs = [s for s in KINDS[kind].spec() if s.read_only is None]
+    writable = tuple(s.name for s in specs)
     return ResourceSpec(
         kind,
         columns,
@@ -91,7 +89,8 @@ def spec(kind: str) -> ResourceSpec:
         aliases=aliases,
         fields=writable,
         command=kind.replace("_", "-"),
-        text_fields=tuple(f for f in TEXT_FIELDS if f in writable),
+        # free text (declared so): `--name 2024` is the string "2024", not a number
+        text_fields=tuple(s.name for s in specs if s.codec.text),
     )
 
 

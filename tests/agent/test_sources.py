@@ -9,11 +9,11 @@ from typing import Any
 
 from mesh.member import Member, MemberMeta, MemberState
 from services.agent.extension import _TableSources
-from services.api.memtable import MemoryTable
-from services.api.stateview import ARPS_TABLE, MACS_TABLE, new_state_table
+from services.simulation.learned import ARPS_TABLE, MACS_TABLE, new_state_table
 from services.simulation.result import ArpLearned, MacLearned
 from services.topology import tables as T
 from services.topology.builder import TopologyBuilder
+from services.topology.memtable import MemoryTable
 from services.topology.model import KINDS
 
 

@@ -11,12 +11,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.api import openapi
-from services.api.memtable import MemoryTable
 from services.api.routes import add_routes
-from services.api.stateview import TableStateView, new_state_table, state_from_values
-from services.api.store import TopologyStore
+from services.simulation.learned import new_state_table
+from services.simulation.stateview import TableStateView, state_from_values
 from services.topology import tables as T
+from services.topology.memtable import MemoryTable
 from services.topology.model import KINDS
+from services.topology.store import TopologyStore
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from services.api import openapi
-from services.api.store import REFERENCES
+from services.topology.store import REFERENCES
 from tests.mesh_proc.harness import Meshd, stop_all
 
 EXT = {"MESHD_EXTENSIONS": "services.extension:NetworkExtension"}

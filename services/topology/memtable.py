@@ -1,7 +1,7 @@
 """A replicated-table stand-in for use without a mesh node (tests, offline tools).
 
-Same surface as mesh.table.Table for what the store uses: state, replica_id, mutate,
-subscribe.
+Same surface as mesh.table.Table for what the store and the agent use: state, replica_id,
+mutate, put, delete, subscribe.
 """
 
 from __future__ import annotations
@@ -27,6 +27,16 @@ class MemoryTable:
         for cb in list(self._subs):
             cb(keys)
         return delta
+
+    def put(self, key: Hashable, value: Any, *, now: float) -> Any:
+        """Assign `value` to `key` of an ORMap(LWWRegister) table."""
+        rid = self.replica_id
+        return self.mutate(lambda s: s.update(rid, key, lambda v: v.assign(rid, value)), now=now)
+
+    def delete(self, key: Hashable, *, now: float) -> Any:
+        """Remove `key` from an ORMap table."""
+        rid = self.replica_id
+        return self.mutate(lambda s: s.remove(rid, key), now=now)
 
     def subscribe(self, cb: Callable[[frozenset[Hashable]], None]) -> Callable[[], None]:
         """Call cb(changed keys) after every change; returns an unsubscribe function."""

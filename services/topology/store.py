@@ -1,7 +1,9 @@
 """Topology CRUD over the replicated tables, with validation and referential checks.
 
 Writes are deltas on the node's tables (`services.topology.tables`); reads come from a
-Topology snapshot rebuilt lazily after any table change (local or from a peer).
+Topology snapshot rebuilt lazily after any table change (local or from a peer). No HTTP
+here: the API (services/api) and the agent (services/agent) both use one store per node
+(services/simulation/readmodel.py).
 """
 
 from __future__ import annotations
@@ -11,52 +13,35 @@ import uuid
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol
 
-from services.api.errors import ApiError
+from crdt import ORMap
 from services.topology import tables as T
 from services.topology.base import TopologyObject
-from services.topology.errors import ValidationError
+from services.topology.errors import StoreError, ValidationError
 from services.topology.model import KINDS
 from services.topology.port import Port
 from services.topology.route import Route
 from services.topology.snapshot import Topology
 
-#: field -> kinds it may reference, per kind
+#: field -> kinds it may reference, per kind (from the declared fields' `refs`)
 REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
-    "bridges": {"inbound_chain_id": ("chains",), "outbound_chain_id": ("chains",)},
-    "routers": {"inbound_chain_id": ("chains",), "outbound_chain_id": ("chains",)},
-    "ports": {
-        "device_id": ("bridges", "routers"),
-        "inbound_chain_id": ("chains",),
-        "outbound_chain_id": ("chains",),
-        "port_group_ids": ("port_groups",),
-    },
-    "routes": {"router_id": ("routers",), "next_hop_port": ("ports",)},
-    "rules": {
-        "chain_id": ("chains",),
-        "jump_chain_id": ("chains",),
-        "in_port_ids": ("ports",),
-        "out_port_ids": ("ports",),
-        "in_port_group_id": ("port_groups",),
-        "out_port_group_id": ("port_groups",),
-        "ip_src_group_id": ("ip_address_groups",),
-        "ip_dst_group_id": ("ip_address_groups",),
-    },
-    "chains": {},
-    "port_groups": {},
-    "ip_address_groups": {},
+    kind: {s.name: s.refs for s in model.spec() if s.refs} for kind, model in KINDS.items()
 }
-READ_ONLY = {"id": "set by the server", "peer_id": "use POST /v1/ports/{id}/link and /unlink"}
+#: field -> why the API refuses to write it (from the declared fields' `read_only`)
+READ_ONLY: dict[str, str] = {
+    s.name: s.read_only for model in KINDS.values() for s in model.spec() if s.read_only is not None
+}
 
 
-class TableLike(Protocol):
+class TopologyTable(Protocol):
     """What the store needs of a replicated table (mesh.table.Table or MemoryTable)."""
 
-    state: Any
+    @property
+    def state(self) -> ORMap: ...
 
     @property
     def replica_id(self) -> str: ...
 
-    def mutate(self, fn: Callable[[Any], Any], *, now: float) -> Any: ...
+    def mutate(self, fn: Callable[[ORMap], ORMap], *, now: float) -> object: ...
 
     def subscribe(self, cb: Callable[[frozenset[Hashable]], None]) -> Callable[[], None]: ...
 
@@ -69,11 +54,11 @@ def _random_mac() -> str:
 
 
 class TopologyStore:
-    """CRUD for the eight kinds; raises ApiError with the status and the field to blame."""
+    """CRUD for the eight kinds; raises StoreError with the status and the field to blame."""
 
     def __init__(
         self,
-        tables: Mapping[str, TableLike],
+        tables: Mapping[str, TopologyTable],
         on_write: Callable[[], None] = lambda: None,
         *,
         clock: Callable[[], float],
@@ -104,7 +89,7 @@ class TopologyStore:
     def _kind(self, kind: str) -> type[TopologyObject]:
         model = KINDS.get(kind)
         if model is None:
-            raise ApiError(404, f"no such collection {kind!r}")
+            raise StoreError(404, f"no such collection {kind!r}")
         return model
 
     def view(self, kind: str, obj: TopologyObject) -> dict[str, Any]:
@@ -124,7 +109,7 @@ class TopologyStore:
         self._kind(kind)
         obj = self.topology().get(kind, oid)
         if obj is None:
-            raise ApiError(404, f"no {kind[:-1]} {oid}")
+            raise StoreError(404, f"no {kind[:-1]} {oid}")
         return obj
 
     def get(self, kind: str, oid: str) -> dict[str, Any]:
@@ -133,7 +118,7 @@ class TopologyStore:
 
     # ------------------------------------------------------------------ writes
 
-    def _write(self, kind: str, fn: Callable[[Any, str], Any]) -> None:
+    def _write(self, kind: str, fn: Callable[[ORMap, str], ORMap]) -> None:
         table = self._tables[kind]
         rid = table.replica_id
         table.mutate(lambda s: fn(s, rid), now=self._clock())
@@ -144,14 +129,14 @@ class TopologyStore:
         try:
             return self._kind(kind).from_dict(data)
         except ValidationError as e:
-            raise ApiError(400, e.message, e.field) from None
+            raise StoreError(400, e.message, e.field) from None
 
     def _body(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise ApiError(400, "expected a JSON object", "body")
+            raise StoreError(400, "expected a JSON object", "body")
         for key, why in READ_ONLY.items():
             if key in body:
-                raise ApiError(400, why, key)
+                raise StoreError(400, why, key)
         return dict(body)
 
     def create(self, kind: str, body: Any) -> dict[str, Any]:
@@ -185,36 +170,36 @@ class TopologyStore:
         users = [r for r in self.topology().referrers(oid) if r[1] != oid]
         if users:
             names = ", ".join(f"{k[:-1]} {i} ({f})" for k, i, f in users[:5])
-            raise ApiError(409, f"still referenced by {names}")
+            raise StoreError(409, f"still referenced by {names}")
         self._write(kind, lambda s, rid: T.delete(s, rid, oid))
 
     def link(self, port_id: str, peer_id: Any) -> dict[str, Any]:
         """Link two unbound, unlinked ports of different devices (an interior link)."""
         port = self._get("ports", port_id)
         if not isinstance(peer_id, str):
-            raise ApiError(400, "expected a port id", "peer_id")
+            raise StoreError(400, "expected a port id", "peer_id")
         try:
             peer_id = str(uuid.UUID(peer_id))
         except ValueError:
-            raise ApiError(400, f"malformed UUID {peer_id!r}", "peer_id") from None
+            raise StoreError(400, f"malformed UUID {peer_id!r}", "peer_id") from None
         peer = self.topology().ports.get(peer_id)
         if peer is None:
-            raise ApiError(404, f"no port {peer_id}", "peer_id")
+            raise StoreError(404, f"no port {peer_id}", "peer_id")
         assert isinstance(port, Port)
         if peer.id == port.id or peer.device_id == port.device_id:
-            raise ApiError(400, "cannot link two ports of one device", "peer_id")
+            raise StoreError(400, "cannot link two ports of one device", "peer_id")
         for p in (port, peer):
             if p.peer_id is not None:
-                raise ApiError(409, f"port {p.id} is already linked", "peer_id")
+                raise StoreError(409, f"port {p.id} is already linked", "peer_id")
             if p.binding is not None:
-                raise ApiError(400, f"port {p.id} is bound to a host interface", "binding")
+                raise StoreError(400, f"port {p.id} is bound to a host interface", "binding")
         topo = self.topology()
         if (
             port.device_id in topo.bridges
             and peer.device_id in topo.bridges
             and port.tenant_id != peer.tenant_id
         ):
-            raise ApiError(400, "bridges of different tenants cannot be linked", "peer_id")
+            raise StoreError(400, "bridges of different tenants cannot be linked", "peer_id")
         self._write("ports", lambda s, rid: T.update(s, rid, port.id, {"peer_id": peer.id}))
         self._write("ports", lambda s, rid: T.update(s, rid, peer.id, {"peer_id": port.id}))
         return self.get("ports", port.id)
@@ -224,7 +209,7 @@ class TopologyStore:
         port = self._get("ports", port_id)
         assert isinstance(port, Port)
         if port.peer_id is None:
-            raise ApiError(409, "port is not linked", "peer_id")
+            raise StoreError(409, "port is not linked", "peer_id")
         peer_id = port.peer_id
         self._write("ports", lambda s, rid: T.update(s, rid, port.id, {"peer_id": None}))
         if self.topology().ports.get(peer_id) is not None:
@@ -241,22 +226,22 @@ class TopologyStore:
             ids = value if isinstance(value, tuple) else (value,)
             for ref in ids:
                 if ref is not None and not any(topo.get(k, ref) is not None for k in kinds):
-                    raise ApiError(404, f"no {' or '.join(k[:-1] for k in kinds)} {ref}", field)
+                    raise StoreError(404, f"no {' or '.join(k[:-1] for k in kinds)} {ref}", field)
         if isinstance(obj, Port):
             device = topo.bridges.get(obj.device_id) or topo.routers.get(obj.device_id)
             assert device is not None
             if device.tenant_id != obj.tenant_id:
-                raise ApiError(400, "must equal the device's tenant", "tenant_id")
+                raise StoreError(400, "must equal the device's tenant", "tenant_id")
             on_bridge = obj.device_id in topo.bridges
             if on_bridge and obj.address is not None:
-                raise ApiError(400, "only router ports have an address", "address")
+                raise StoreError(400, "only router ports have an address", "address")
             if not on_bridge and obj.addresses:
-                raise ApiError(400, "only bridge ports have addresses", "addresses")
+                raise StoreError(400, "only bridge ports have addresses", "addresses")
             if not on_bridge and obj.vlan is not None:
-                raise ApiError(400, "only bridge ports have a vlan", "vlan")
+                raise StoreError(400, "only bridge ports have a vlan", "vlan")
             if obj.peer_id is not None and obj.binding is not None:
-                raise ApiError(400, "a linked port cannot be bound", "binding")
+                raise StoreError(400, "a linked port cannot be bound", "binding")
         if isinstance(obj, Route) and obj.next_hop_port is not None:
             port = topo.ports.get(obj.next_hop_port)
             if port is None or port.device_id != obj.router_id:
-                raise ApiError(400, "not a port of this router", "next_hop_port")
+                raise StoreError(400, "not a port of this router", "next_hop_port")
