@@ -14,7 +14,20 @@ from typing import Any
 from chaos.checkers import check_history
 from chaos.checkers.faults import Faults, faults_of
 from chaos.checkers.traffic import ping_samples
-from chaos.history import INVOKE, NEMESIS, Json, Op, pairs
+from chaos.history import (
+    CROSS_TENANT,
+    EXPECTED,
+    INVOKE,
+    MEMBERS,
+    NEMESIS,
+    PING,
+    SESSION,
+    STATE,
+    STREAM,
+    Json,
+    Op,
+    pairs,
+)
 
 FAULT_COLORS = {
     "partition": "#e4572e",
@@ -82,8 +95,12 @@ def _shade(ax: Any, faults: Faults) -> None:
         ax.axvline(faults.final_heal, color="black", ls="--", lw=1, label="final heal")
 
 
+SAMPLE_FS = frozenset({PING, STREAM, MEMBERS, SESSION, STATE, CROSS_TENANT, EXPECTED})
+"""Periodic samples, not client requests: left out of the latency plot."""
+
+
 def latency_plot(ops: Sequence[Op], faults: Faults) -> str | None:
-    ps = [p for p in pairs(ops) if p.invoke.type == INVOKE]
+    ps = [p for p in pairs(ops) if p.invoke.type == INVOKE and p.invoke.f not in SAMPLE_FS]
     if not ps:
         return None
     plt = _pyplot()
@@ -103,7 +120,7 @@ def latency_plot(ops: Sequence[Op], faults: Faults) -> str | None:
     ax.set_yscale("log")
     ax.set_xlabel("time since start (s)")
     ax.set_ylabel("latency (s)")
-    ax.set_title("Operation latency (invoke to completion); faults shaded")
+    ax.set_title("Client operation latency (invoke to completion; info at the top); faults shaded")
     ax.legend(loc="upper left", fontsize=8, ncol=4)
     return _png(fig)
 
@@ -126,7 +143,7 @@ def reachability_plot(ops: Sequence[Op], faults: Faults) -> str | None:
     ax.set_yticklabels(names, fontsize=7)
     ax.set_xlabel("time since start (s)")
     ax.set_title("Reachability per pair (share of pings answered: red 0 .. green 1)")
-    ax.legend(loc="upper left", fontsize=8, ncol=5)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
     return _png(fig)
 
 
@@ -174,6 +191,7 @@ th { background: #f4f4f4 } pre { margin: 0; white-space: pre-wrap; font-size: 12
 .v-unknown { background: #fff3bf }
 .badge { padding: 2px 10px; border-radius: 4px; font-weight: 600 }
 img { max-width: 100%; border: 1px solid #eee; margin: .5em 0 }
+table.inner { margin: 0 } table.inner td, table.inner th { padding: 1px 6px; font-size: 12px }
 """
 
 
@@ -183,13 +201,41 @@ def _verdict(v: Json) -> str:
     return f'<span class="badge v-{cls}">{text}</span>'
 
 
+def _scalar(v: Json) -> bool:
+    return v is None or isinstance(v, bool | int | float | str)
+
+
+def _text(v: Json) -> str:
+    return html.escape(v if isinstance(v, str) else json.dumps(v, default=str))
+
+
 def _cell(v: Json) -> str:
-    if isinstance(v, Mapping | list) and not isinstance(v, str):
-        text = json.dumps(v, indent=1, default=str)
-        if len(text) > 4000:
-            text = text[:4000] + "\n..."
-        return f"<pre>{html.escape(text)}</pre>"
-    return html.escape(json.dumps(v, default=str))
+    """Scalars as text, flat dicts as `k v` runs, flat lists comma-separated, a dict of
+    flat dicts as a small table; anything else as compact JSON."""
+    if _scalar(v):
+        return _text(v)
+    if isinstance(v, Mapping) and all(_scalar(x) for x in v.values()):
+        if not v:
+            return "&mdash;"
+        return " &middot; ".join(f"{html.escape(str(k))} <b>{_text(x)}</b>" for k, x in v.items())
+    if isinstance(v, list) and all(_scalar(x) for x in v):
+        return ", ".join(_text(x) for x in v[:200]) if v else "&mdash;"
+    if isinstance(v, Mapping) and all(
+        isinstance(x, Mapping) and all(_scalar(y) for y in x.values()) for x in v.values()
+    ):
+        cols = list(dict.fromkeys(k for x in v.values() if isinstance(x, Mapping) for k in x))
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+        rows = []
+        for k, x in v.items():
+            if not isinstance(x, Mapping):
+                continue
+            cells = "".join(f"<td>{_text(x.get(c))}</td>" for c in cols)
+            rows.append(f"<tr><th>{html.escape(str(k))}</th>{cells}</tr>")
+        return f"<table class='inner'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+    text = json.dumps(v, default=str, separators=(", ", ": "))
+    if len(text) > 3000:
+        text = text[:3000] + " ..."
+    return f"<pre>{html.escape(text)}</pre>"
 
 
 def render_html(ops: Sequence[Op], results: Mapping[str, Json],
@@ -231,6 +277,9 @@ def render_html(ops: Sequence[Op], results: Mapping[str, Json],
             parts.append(f"<tr><td><a href='#c-{html.escape(name)}'>{html.escape(name)}</a>"
                          f"</td><td>{_verdict(v)}</td></tr>")
         parts.append("</table>")
+    parts.extend(_plots(ops, faults, results))
+    if isinstance(checkers, Mapping):
+        parts.append("<h2>Figures per checker</h2>")
         for name, r in checkers.items():
             if not isinstance(r, Mapping):
                 continue
@@ -242,6 +291,12 @@ def render_html(ops: Sequence[Op], results: Mapping[str, Json],
                 parts.append(f"<tr><th>{html.escape(k)}</th><td>{_cell(v)}</td></tr>")
             parts.append("</table>")
 
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _plots(ops: Sequence[Op], faults: Faults, results: Mapping[str, Json]) -> list[str]:
+    parts: list[str] = []
     parts.append("<h2>Plots</h2>")
     plots = [
         ("Operation latency over time", latency_plot(ops, faults)),
@@ -253,5 +308,4 @@ def render_html(ops: Sequence[Op], results: Mapping[str, Json],
             parts.append(f"<h3>{title}</h3><p>No data for this plot in the history.</p>")
         else:
             parts.append(f"<h3>{title}</h3><img alt='{title}' src='data:image/png;base64,{png}'>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
+    return parts

@@ -38,9 +38,9 @@ def check(ops: Sequence[Op]) -> dict[str, Json]:
         longest = 0.0
         since, last_bytes = ss[0][0], ss[0][2]
         for t, _, n in ss[1:]:
+            longest = max(longest, t - since)
             if n > last_bytes:
                 since, last_bytes = t, n
-            longest = max(longest, t - since)
         stalls.append(longest)
 
     valid: Valid = UNKNOWN if not samples else not broken
