@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
@@ -20,7 +19,8 @@ from datapath.api import Datapath
 from mesh.extension import BaseExtension, ExtensionContext
 from mesh.member import MemberState
 from services.agent.backend import choose, open_datapath
-from services.agent.packet_path import PacketPath, PathConfig
+from services.agent.config import agent_config
+from services.agent.packet_path import PacketPath
 from services.simulation.readmodel import shared_model
 from services.simulation.result import ArpLearned, MacLearned, StateUpdate
 from services.simulation.state import StateView, stale_mac_entries
@@ -81,7 +81,8 @@ class _TableSources:
             if m.state in (MemberState.DEAD, MemberState.LEFT)
         }
         entries: dict[tuple[str, int, int], tuple[str, str]] = {}
-        for key, value in self.macs.state.value().items():
+        learned: Mapping[object, object] = self.macs.state.value()
+        for key, value in learned.items():
             if isinstance(key, tuple) and len(key) == 3 and isinstance(value, dict):
                 entries[key] = (str(value.get("port_id")), str(value.get("host_id")))
         # hosts merely not heard of yet count as live: only DEAD or LEFT ones lose entries
@@ -128,19 +129,13 @@ class AgentExtension(BaseExtension):
     async def start(self) -> None:
         """Open the datapath and start the packet path (if a datapath is configured)."""
         assert self.ctx is not None
-        cfg = self.ctx.config
-        self.backend = choose(str(cfg.get("datapath", "auto")))
+        cfg = agent_config(self.ctx.config)
+        self.backend = choose(cfg.datapath)
         if self.backend == "off":
             return
         self.sources = src = _TableSources(self.ctx)
-        self.dp = await open_datapath(self.backend, str(cfg.get("datapath_name", "vnm0")))
-        d = PathConfig()
-        pcfg = PathConfig(
-            max_flows=int(cfg.get("max_flows", d.max_flows)),
-            queue_size=int(cfg.get("upcall_queue", d.queue_size)),
-            vxlan_port=int(cfg.get("vxlan_port", d.vxlan_port)),
-        )
-        self.path = path = PacketPath(self.dp, self.ctx.host_id, src, pcfg)
+        self.dp = await open_datapath(self.backend, cfg.datapath_name)
+        self.path = path = PacketPath(self.dp, self.ctx.host_id, src, cfg.path())
         for table in src.tables.values():
             table.subscribe(path.topology_changed)
         src.macs.subscribe(path.macs_changed)
@@ -150,7 +145,8 @@ class AgentExtension(BaseExtension):
         except BaseException:
             await self.dp.close()
             raise
-        self.ctx.create_task(_prune_loop(src, float(cfg.get("mac_prune_interval", 10.0))))
+        self.ctx.register_metrics(path.counters)  # agent_* at GET /metrics
+        self.ctx.create_task(_prune_loop(src, cfg.mac_prune_interval))
         log.info("agent packet path running on the %s datapath", self.backend)
 
     async def stop(self) -> None:
@@ -168,6 +164,6 @@ class AgentExtension(BaseExtension):
     async def _get_agent(self, request: web.Request) -> web.Response:
         if self.path is None:
             return web.json_response({"active": False})
-        body: dict[str, Any] = {"active": True, "backend": self.backend}
+        body: dict[str, object] = {"active": True, "backend": self.backend}
         body.update(self.path.status_json())
         return web.json_response(body)
