@@ -13,7 +13,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mesh.setup_errors import ConfigError
 from mesh.transport.address import AddressError, is_wildcard, parse_address
+
+__all__ = ["ConfigError", "DaemonConfig", "build_config", "load_file", "mesh_config"]
 
 Address = tuple[str, int]
 
@@ -23,9 +26,6 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("logfmt", "json")
 PROFILES = ("lan", "wan", "local")
 
-
-class ConfigError(ValueError):
-    """A bad configuration value, file or flag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ class DaemonConfig:
     profile: str = "lan"
     mesh: Mapping[str, Any] = field(default_factory=dict)
     snapshot_interval: float = 10.0
+    wal_fsync: bool = True  # false: the write-ahead log is written but not synced
     max_body_bytes: int = 64 * 1024
     leave_timeout: float = 1.0
     extension_refs: tuple[str, ...] = ()
@@ -78,6 +79,7 @@ _TOP_KEYS = {
     "profile",
     "mesh",
     "snapshot_interval",
+    "wal_fsync",
     "max_body_bytes",
     "leave_timeout",
     "extensions",
@@ -198,6 +200,10 @@ def build_config(file_data: Mapping[str, Any], overrides: Mapping[str, Any]) -> 
     if "snapshot_interval" in merged:
         value = _number("snapshot_interval", merged["snapshot_interval"], minimum=0.1)
         cfg = replace(cfg, snapshot_interval=float(value))
+    if "wal_fsync" in merged:
+        if not isinstance(merged["wal_fsync"], bool):
+            raise ConfigError("wal_fsync: expected true or false")
+        cfg = replace(cfg, wal_fsync=merged["wal_fsync"])
     if "leave_timeout" in merged:
         value = _number("leave_timeout", merged["leave_timeout"], minimum=0)
         cfg = replace(cfg, leave_timeout=float(value))

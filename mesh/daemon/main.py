@@ -40,7 +40,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"meshd: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
+    """meshd's parser; with ``plugins`` the ``vnetmesh.commands`` entry points are imported
+    and add their commands and run flags. Without, the help names them (not imported)."""
     parser = _Parser(prog="meshd", description="Run a vnetmesh state-mesh agent.")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run = subs.add_parser("run", help="run the agent (the default command)")
@@ -58,7 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--zookeeper-root", dest="zookeeper_root", help="znode root (default /vnetmesh)"
     )
-    run.add_argument("--data-dir", dest="data_dir", help="directory for state snapshots")
+    run.add_argument(
+        "--data-dir",
+        dest="data_dir",
+        help="directory for the write-ahead log and snapshots (writes are durable when "
+        "acknowledged); without it, a write lives in memory until it has spread",
+    )
     run.add_argument("--underlay", help="underlay (tunnel) address of this host")
     run.add_argument("--profile", help="timer profile: lan, wan or local")
     run.add_argument("--log-level", dest="log_level", help="debug, info, warning or error")
@@ -76,6 +83,30 @@ def build_parser() -> argparse.ArgumentParser:
         const=False,
         help="do not load the installed vnetmesh.extensions entry points",
     )
+    if plugins:
+        _load_plugins(subs, run)
+    else:
+        names = _plugin_names()
+        if names:
+            note = (
+                f"Command plugins installed (imported only when used): {', '.join(names)}. "
+                "They add commands and run flags: see --help-all."
+            )
+            parser.epilog = run.epilog = note
+    return parser
+
+
+def _plugin_names() -> list[str]:
+    """Names of the installed command plugins, read from metadata (nothing imported)."""
+    import importlib.metadata
+
+    try:
+        return sorted(ep.name for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP))
+    except Exception:
+        return []
+
+
+def _load_plugins(subs: argparse._SubParsersAction[_Parser], run: argparse.ArgumentParser) -> None:
     import importlib.metadata
 
     for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP):
@@ -83,7 +114,32 @@ def build_parser() -> argparse.ArgumentParser:
             ep.load()(subs, run)
         except Exception as exc:  # a broken plugin must not break meshd itself
             print(f"meshd: warning: command plugin {ep.name}: {exc!r}", file=sys.stderr)
-    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse the command line, importing command plugins only when they are needed: not
+    for --help (they are named, see --help-all), nor for the built-in commands and flags
+    (bad values are checked later, in build_config); only for a command or a flag that the
+    built-in parser does not know, which may be a plugin's."""
+    args = list(argv)
+    if "--help-all" in args:
+        full = build_parser()
+        rest = [a for a in args if a != "--help-all"]
+        return full.parse_args(
+            [*_normalize(rest, _plugin_commands(full))[:1], "--help"] if rest else ["--help"]
+        )
+    maybe_plugin_command = bool(args) and not args[0].startswith("-") and args[0] not in SUBCOMMANDS
+    if maybe_plugin_command:
+        pass
+    elif not args or args[0] not in ("-h", "--help"):
+        base = build_parser(plugins=False)
+        ns, unknown = base.parse_known_args(_normalize(args))
+        if not unknown:
+            return ns
+    else:
+        build_parser(plugins=False).parse_args(args)  # prints the help and exits
+    full = build_parser()
+    return full.parse_args(_normalize(args, _plugin_commands(full)))
 
 
 def _plugin_commands(parser: argparse.ArgumentParser) -> tuple[str, ...]:
@@ -115,8 +171,11 @@ def _normalize(argv: list[str], names: Sequence[str] = SUBCOMMANDS) -> list[str]
 
 def parse_config(argv: Sequence[str]) -> tuple[str, DaemonConfig]:
     """Parse flags and the config file (exits 2 with one line on any error)."""
-    parser = build_parser()
-    args = parser.parse_args(_normalize(list(argv), _plugin_commands(parser)))
+    return config_from(parse_args(argv))
+
+
+def config_from(args: argparse.Namespace) -> tuple[str, DaemonConfig]:
+    """The DaemonConfig of parsed arguments (exits 2 with one line on any error)."""
     overrides: dict[str, Any] = {
         k: v for k, v in vars(args).items() if k not in ("command", "config", "handler")
     }
@@ -168,12 +227,11 @@ async def run_agent(cfg: DaemonConfig) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    plugin_args = parser.parse_args(_normalize(args_list, _plugin_commands(parser)))
-    handler = getattr(plugin_args, "handler", None)
+    args = parse_args(args_list)
+    handler = getattr(args, "handler", None)
     if handler is not None:  # a subcommand contributed through COMMANDS_GROUP
-        return int(handler(plugin_args))
-    command, cfg = parse_config(args_list)
+        return int(handler(args))
+    command, cfg = config_from(args)
     setup_logging(cfg.log_level, cfg.log_format)
     if command != "run":  # pragma: no cover - only "run" exists so far
         _die(f"unknown command {command!r}")

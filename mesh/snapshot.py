@@ -1,6 +1,7 @@
 """Data-dir snapshots: every table's encoded CRDT state and the node's incarnation, written
-atomically (temp file, fsync, rename) periodically and on shutdown, read back on start so a
-restarted agent resumes where it stopped (peers' gossip brings the rest)."""
+atomically (temp file, fsync, rename) periodically and on close, read back on start so a
+restarted member resumes where it stopped. Writes made since the last snapshot are in the
+write-ahead log (mesh/wal.py); peers' gossip brings the rest."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 
 import msgpack
 
-log = logging.getLogger("mesh.daemon.persist")
+from mesh.errors import MeshError
+
+log = logging.getLogger("mesh.snapshot")
 
 SNAPSHOT_NAME = "snapshot.msgpack"
 FORMAT_VERSION = 1
@@ -27,7 +30,7 @@ class Snapshot:
     tables: dict[str, bytes]
 
 
-class SnapshotError(ValueError):
+class SnapshotError(MeshError, ValueError):
     """A snapshot file that cannot be read back."""
 
 
@@ -54,6 +57,11 @@ def write_snapshot(data_dir: Path, snap: Snapshot) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, final)
+    fd = os.open(data_dir, os.O_RDONLY)  # make the rename itself durable
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_snapshot(data_dir: Path) -> Snapshot | None:
