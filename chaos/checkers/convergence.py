@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chaos.checkers.faults import faults_of
+from chaos.checkers.faults import Faults, faults_of
 from chaos.checkers.verdict import UNKNOWN, Valid, summary
 from chaos.history import OK, STATE, Json, Op
 
@@ -48,6 +48,28 @@ def converged_at(
     return None
 
 
+def heal_points(faults: Faults) -> list[tuple[float, bool]]:
+    """The moments the whole mesh became fault-free, and which one is the final heal.
+
+    A heal while another fault is still on does not count; a heal with nothing left to heal
+    (the final `heal` right after the last `stop-*`) is the same moment as the one before it,
+    so the mesh is measured from the earlier one."""
+    starts = sorted(w.start for w in faults.windows)
+    points: list[float] = []
+    for h in faults.heals:
+        if faults.active(h + 1e-9):
+            continue
+        if points and not any(points[-1] < s <= h for s in starts):
+            continue  # nothing started since the previous heal point
+        points.append(h)
+    final = faults.final_heal
+    out: list[tuple[float, bool]] = []
+    for i, p in enumerate(points):
+        last = i == len(points) - 1
+        out.append((p, final is not None and last and p <= final))
+    return out
+
+
 def check(ops: Sequence[Op]) -> dict[str, Json]:
     rs = _readings(ops)
     faults = faults_of(ops)
@@ -57,11 +79,8 @@ def check(ops: Sequence[Op]) -> dict[str, Json]:
     final: dict[str, Json] = {}
     not_converged: list[Json] = []
     per_heal: list[Json] = []
-    for h in faults.heals:
+    for h, is_final in heal_points(faults):
         nxt = next((s for s in starts if s > h), float("inf"))
-        if faults.active(h + 1e-9):
-            continue  # another fault is still on: not a heal of the whole mesh
-        is_final = faults.final_heal is not None and h == faults.final_heal
         times: list[float] = []
         complete = True
         row: dict[str, Json] = {"heal": round(h, 4), "final": is_final}
@@ -96,6 +115,7 @@ def check(ops: Sequence[Op]) -> dict[str, Json]:
         "agents": len(agents),
         "reading_count": len(rs),
         "final_heal": faults.final_heal,
+        "measured_from": next((round(h, 4) for h, fin in heal_points(faults) if fin), None),
         "final": final,
         "not_converged": list(not_converged),
         "heals_measured": s["count"],

@@ -481,6 +481,16 @@ def test_convergence_time_from_final_heal_until_all_agree() -> None:
     assert r["max"] == pytest.approx(0.7) and r["heals_measured"] == 1
 
 
+def test_convergence_heal_right_after_the_last_stop_is_one_heal() -> None:
+    h = H().nem(1, "start-partition", {"blocked": [["h1", "h2"]]}).nem(5, "stop-partition")
+    h.nem(5.06, "heal", {"final": True})
+    state(h, 5.2, "h1", "A")
+    state(h, 5.5, "h2", "A")
+    r = convergence.check(h.ops)
+    assert r["heals_measured"] == 1 and r["measured_from"] == 5
+    assert r["final"]["kv"] == pytest.approx(0.5)
+
+
 def test_convergence_never_agreeing_after_final_heal_invalidates() -> None:
     h = H().nem(1, "start-kill", {"hosts": ["h2"]}).nem(5, "heal")
     state(h, 6, "h1", "A")
