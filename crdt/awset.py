@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from crdt.context import CausalContext
-from crdt.dot import Dot
 from crdt.dotmap import IndexedDotMap, IndexedKind
-from crdt.stores import DotMapStore, DotSetStore
-from crdt.values import Key, check_key, check_replica
+from crdt.stores import DotMapStore, DotSet, DotSetStore
+from crdt.values import Key, Plain, check_key, check_replica
 
 
-class AWSet(IndexedDotMap):
+class AWSet(IndexedDotMap[DotSet]):
     """Set where an add concurrent with a remove of the same element wins."""
 
     __slots__ = ()
 
-    _store: dict[Any, frozenset[Dot]]
+    _store: dict[Key, DotSet]
 
     def __init__(self) -> None:
         self._init_parts({}, CausalContext())
@@ -38,40 +38,40 @@ class AWSet(IndexedDotMap):
     def value(self) -> set[Any]:
         return set(self._store)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Any]:
         return iter(list(self._store))
 
-    def kind(self) -> IndexedKind:
+    def kind(self) -> IndexedKind[DotSet]:
         return AWSET
 
 
-def _wrap(store: dict[Any, frozenset[Dot]], ctx: CausalContext) -> AWSet:
+def _wrap(store: dict[Key, DotSet], ctx: CausalContext) -> AWSet:
     s = AWSet.__new__(AWSet)
     s._init_parts(store, ctx)
     return s
 
 
-class _AWSetKind(IndexedKind):
+class _AWSetKind(IndexedKind[DotSet]):
     __slots__ = ()
     _store_kind = DotMapStore(DotSetStore())
 
     @property
-    def store(self) -> DotMapStore:
+    def store(self) -> DotMapStore[DotSet]:
         return self._store_kind
 
-    def descriptor(self) -> Any:
+    def descriptor(self) -> Plain:
         return "awset"
 
     def new(self) -> AWSet:
         return AWSet()
 
-    def wrap(self, store: Any, ctx: CausalContext) -> AWSet:
+    def wrap(self, store: dict[Key, DotSet], ctx: CausalContext) -> AWSet:
         return _wrap(dict(store), ctx)
 
-    def wrap_owned(self, store: dict[Any, Any], ctx: CausalContext) -> AWSet:
+    def wrap_owned(self, store: dict[Key, DotSet], ctx: CausalContext) -> AWSet:
         return _wrap(store, ctx)
 
-    def value_of(self, store: Any) -> Any:
+    def value_of(self, store: dict[Key, DotSet]) -> set[Key]:
         return set(store)
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 from crdt.context import CausalContext
 from crdt.dot import Dot
 from crdt.errors import DecodeError
+from crdt.values import Plain
 from crdt.wire import Dec, Enc
+
+S = TypeVar("S")
+"""The type of a dot store's state (frozenset of dots, dict of dot to value, ...)."""
 
 
 class CRDT(ABC):
@@ -32,7 +36,7 @@ class CRDT(ABC):
 
     @abstractmethod
     def value(self) -> Any:
-        """The plain Python value this state stands for."""
+        """The plain Python value this state stands for (Any: plain data the caller reads)."""
 
     @abstractmethod
     def copy(self) -> Self:
@@ -58,7 +62,7 @@ class TypeKind(ABC):
     causal: bool = False
 
     @abstractmethod
-    def descriptor(self) -> Any:
+    def descriptor(self) -> Plain:
         """Plain msgpack-able name of the type, nested for ORMap."""
 
     @abstractmethod
@@ -66,11 +70,11 @@ class TypeKind(ABC):
         """An empty instance."""
 
     @abstractmethod
-    def encode_body(self, x: Any, enc: Enc) -> Any:
-        """Plain data for the state of `x`."""
+    def encode_body(self, x: CRDT, enc: Enc) -> Plain:
+        """Plain data for the state of `x`, an instance of this kind."""
 
     @abstractmethod
-    def decode_body(self, raw: Any, dec: Dec) -> Any:
+    def decode_body(self, raw: object, dec: Dec) -> CRDT:
         """The state from `encode_body`'s output; DecodeError on anything invalid."""
 
     def __eq__(self, other: object) -> bool:
@@ -83,59 +87,63 @@ class TypeKind(ABC):
         return f"<kind {self.descriptor()!r}>"
 
 
-class StoreKind(ABC):
-    """A dot store: what a causal type keeps beside its causal context.
+class StoreKind(ABC, Generic[S]):
+    """A dot store whose states are of type `S`: what a causal type keeps beside its causal
+    context.
 
     Stores are immutable once built (joins return new objects, or an input unchanged), so
     they can be shared between replicas and deltas without copies.
     """
 
     __slots__ = ()
-    empty: Any = None
+    empty: S
+    """The store holding no dot (a class attribute of each store kind)."""
 
     @abstractmethod
-    def join(self, s1: Any, c1: CausalContext, s2: Any, c2: CausalContext) -> Any:
+    def join(self, s1: S, c1: CausalContext, s2: S, c2: CausalContext) -> S:
         """Join of (s1, c1) and (s2, c2), store part only; returns s1 itself if unchanged."""
 
     @abstractmethod
-    def dots(self, s: Any) -> Iterable[Dot]:
+    def dots(self, s: S) -> Iterable[Dot]:
         """Every dot the store holds."""
 
     @abstractmethod
-    def encode(self, s: Any, enc: Enc) -> Any: ...
+    def encode(self, s: S, enc: Enc) -> Plain: ...
 
     @abstractmethod
-    def decode(self, raw: Any, dec: Dec) -> Any: ...
+    def decode(self, raw: object, dec: Dec) -> S: ...
 
     @abstractmethod
-    def eq(self, s1: Any, s2: Any) -> bool:
+    def eq(self, s1: S, s2: S) -> bool:
         """Store equality, strict about register values."""
 
 
-class CausalKind(TypeKind):
-    """Kind of a causal type: a dot store plus a causal context."""
+class CausalKind(TypeKind, Generic[S]):
+    """Kind of a causal type: a dot store of states `S` plus a causal context."""
 
     __slots__ = ()
     causal = True
 
     @property
     @abstractmethod
-    def store(self) -> StoreKind: ...
+    def store(self) -> StoreKind[S]: ...
 
     @abstractmethod
-    def wrap(self, store: Any, ctx: CausalContext) -> CausalCRDT:
+    def wrap(self, store: S, ctx: CausalContext) -> CausalCRDT[S]:
         """An instance with this store and context (the context is taken, not copied)."""
 
     @abstractmethod
-    def value_of(self, store: Any) -> Any:
+    def value_of(self, store: S) -> object:
         """The plain value of a store of this kind."""
 
-    def encode_body(self, x: Any, enc: Enc) -> Any:
-        assert isinstance(x, CausalCRDT)
-        c = enc.ctx(x._ctx)
-        return [c, self.store.encode(x._store, enc)]
+    def encode_body(self, x: CRDT, enc: Enc) -> Plain:
+        if not isinstance(x, CausalCRDT):
+            raise TypeError(f"not a causal CRDT: {type(x).__name__}")
+        own: CausalCRDT[S] = x  # an instance of this kind, so its store is an S
+        c = enc.ctx(own._ctx)
+        return [c, self.store.encode(own._store, enc)]
 
-    def decode_body(self, raw: Any, dec: Dec) -> Any:
+    def decode_body(self, raw: object, dec: Dec) -> CRDT:
         craw, sraw = dec.arr(raw, 2)
         ctx = dec.ctx(craw)
         store = self.store.decode(sraw, dec)
@@ -149,12 +157,12 @@ class CausalKind(TypeKind):
         return self.wrap(store, ctx)
 
 
-class CausalCRDT(CRDT):
+class CausalCRDT(CRDT, Generic[S]):
     """A causal CRDT: dot store `_store` (immutable) and causal context `_ctx` (owned)."""
 
     __slots__ = ("_ctx", "_store")
 
-    _store: Any
+    _store: S
     _ctx: CausalContext
 
     @property
@@ -163,7 +171,7 @@ class CausalCRDT(CRDT):
         return self._ctx.copy()
 
     @abstractmethod
-    def kind(self) -> CausalKind: ...
+    def kind(self) -> CausalKind[S]: ...
 
     def join(self, other: Self) -> Self:
         return self.copy().apply(other)
@@ -181,9 +189,8 @@ class CausalCRDT(CRDT):
         return new
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
+        if type(other) is not type(self) or not isinstance(other, type(self)):
             return NotImplemented
-        assert isinstance(other, CausalCRDT)
         return self._ctx == other._ctx and self.kind().store.eq(self._store, other._store)
 
     __hash__ = None  # type: ignore[assignment]

@@ -10,9 +10,10 @@ encoding), so equal states give equal bytes.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import partial
+from typing import cast
 
 import msgpack
 
@@ -32,8 +33,12 @@ VERSION = 1
 MAX_DECODE_SIZE = 256 * 1024 * 1024
 """Largest input `decode` accepts by default (bytes)."""
 
+# msgpack has no types: its two entry points are given theirs here, the only calls to it.
+_packb: Callable[[object], bytes] = partial(msgpack.packb, use_bin_type=True)
+_unpackb: Callable[..., object] = msgpack.unpackb
+
 _SIMPLE: dict[str, TypeKind] = {
-    k.descriptor(): k for k in (GCOUNTER, PNCOUNTER, LWW, MVREGISTER, EWFLAG, AWSET)
+    str(k.descriptor()): k for k in (GCOUNTER, PNCOUNTER, LWW, MVREGISTER, EWFLAG, AWSET)
 }
 
 
@@ -58,10 +63,10 @@ def encode(x: CRDT) -> bytes:
     enc = Enc()
     with _gc_paused():
         body = k.encode_body(x, enc)
-    return msgpack.packb([MAGIC, VERSION, k.descriptor(), enc.table, body], use_bin_type=True)  # type: ignore[no-any-return]
+    return _packb([MAGIC, VERSION, k.descriptor(), enc.table, body])
 
 
-def kind_of(desc: Any, depth: int = 0) -> TypeKind:
+def kind_of(desc: object, depth: int = 0) -> TypeKind:
     """The kind a descriptor names; DecodeError if unknown or nested too deeply."""
     if type(desc) is str:
         k = _SIMPLE.get(desc)
@@ -71,11 +76,12 @@ def kind_of(desc: Any, depth: int = 0) -> TypeKind:
     if type(desc) is list and len(desc) == 2 and desc[0] == "ormap":
         if depth >= MAX_NESTING:
             raise DecodeError("maps nested too deeply")
-        return ORMapKind(kind_of(desc[1], depth + 1))
+        nested: list[object] = desc
+        return ORMapKind(kind_of(nested[1], depth + 1))
     raise DecodeError("bad type descriptor")
 
 
-def decode(data: bytes, *, max_size: int = MAX_DECODE_SIZE) -> Any:
+def decode(data: bytes, *, max_size: int = MAX_DECODE_SIZE) -> CRDT:
     """The CRDT encoded in `data`. Raises DecodeError (a ValueError) on any bad input."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise DecodeError("input must be bytes")
@@ -86,9 +92,9 @@ def decode(data: bytes, *, max_size: int = MAX_DECODE_SIZE) -> Any:
         return _decode(data, n)
 
 
-def _decode(data: bytes | bytearray | memoryview, n: int) -> Any:
+def _decode(data: bytes | bytearray | memoryview, n: int) -> CRDT:
     try:
-        raw = msgpack.unpackb(
+        raw: object = _unpackb(
             data,
             raw=False,
             use_list=True,
@@ -104,17 +110,23 @@ def _decode(data: bytes | bytearray | memoryview, n: int) -> Any:
     try:
         if type(raw) is not list or len(raw) != 5:
             raise DecodeError("not a CRDT encoding")
-        magic, version, desc, table, body = raw
+        parts: list[object] = raw
+        magic, version, desc, table, body = parts
         if magic != MAGIC:
             raise DecodeError("not a CRDT encoding (bad magic)")
         if version != VERSION:
             raise DecodeError(f"unsupported encoding version {version!r}")
         k = kind_of(desc)
-        if type(table) is not list or any(type(r) is not str for r in table):
+        if type(table) is not list:
             raise DecodeError("bad replica table")
-        if len(set(table)) != len(table):
+        names: list[str] = []
+        for r in cast("list[object]", table):
+            if type(r) is not str:
+                raise DecodeError("bad replica table")
+            names.append(r)
+        if len(set(names)) != len(names):
             raise DecodeError("duplicate replica in table")
-        return k.decode_body(body, Dec(table))
+        return k.decode_body(body, Dec(names))
     except DecodeError:
         raise
     except Exception as e:  # any slip of validation still ends as DecodeError

@@ -7,30 +7,32 @@ map: a single-key delta touches only its own key and the keys owning the dots it
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, Self
+from typing import Self
 
-from crdt.base import CausalCRDT, CausalKind
+from crdt.base import CRDT, CausalCRDT, CausalKind, S
 from crdt.context import CausalContext
 from crdt.dot import Dot
 from crdt.errors import DecodeError
 from crdt.stores import DotMapStore
+from crdt.values import Key
 from crdt.wire import Dec
 
 
-class IndexedKind(CausalKind):
-    """Kind of an indexed map type; `wrap` copies the (top-level) store dict it is given."""
+class IndexedKind(CausalKind[dict[Key, S]]):
+    """Kind of an indexed map type whose keys hold nested stores of type `S`; `wrap` copies
+    the (top-level) store dict it is given."""
 
     __slots__ = ()
 
     @property
     @abstractmethod
-    def store(self) -> DotMapStore: ...
+    def store(self) -> DotMapStore[S]: ...
 
     @abstractmethod
-    def wrap_owned(self, store: dict[Any, Any], ctx: CausalContext) -> IndexedDotMap:
+    def wrap_owned(self, store: dict[Key, S], ctx: CausalContext) -> IndexedDotMap[S]:
         """An instance owning `store` (not copied)."""
 
-    def decode_body(self, raw: Any, dec: Dec) -> Any:
+    def decode_body(self, raw: object, dec: Dec) -> CRDT:
         craw, sraw = dec.arr(raw, 2)
         ctx = dec.ctx(craw)
         m = self.wrap_owned(self.store.decode(sraw, dec), ctx)
@@ -48,18 +50,18 @@ class IndexedKind(CausalKind):
         return m
 
 
-class IndexedDotMap(CausalCRDT):
-    """`_store` is an owned dict (mutated by apply) of immutable nested stores."""
+class IndexedDotMap(CausalCRDT[dict[Key, S]]):
+    """`_store` is an owned dict (mutated by apply) of immutable nested stores of type `S`."""
 
     __slots__ = ("_index",)
 
-    _store: dict[Any, Any]
-    _index: dict[Dot, Any]
+    _store: dict[Key, S]
+    _index: dict[Dot, Key]
 
     @abstractmethod
-    def kind(self) -> IndexedKind: ...
+    def kind(self) -> IndexedKind[S]: ...
 
-    def _init_parts(self, store: dict[Any, Any], ctx: CausalContext) -> None:
+    def _init_parts(self, store: dict[Key, S], ctx: CausalContext) -> None:
         self._store = store
         self._ctx = ctx
         sd = self.kind().store.sub.dots
@@ -74,9 +76,9 @@ class IndexedDotMap(CausalCRDT):
         except TypeError:
             return False
 
-    def _covered(self, dstore: dict[Any, Any], dctx: CausalContext) -> set[Any]:
+    def _covered(self, dstore: dict[Key, S], dctx: CausalContext) -> set[Key]:
         """Keys the delta does not carry but whose dots its context covers (removals)."""
-        keys: set[Any] = set()
+        keys: set[Key] = set()
         index = self._index
         if not index or dctx.is_empty():
             return keys
@@ -93,12 +95,12 @@ class IndexedDotMap(CausalCRDT):
                     keys.add(k)
         return keys
 
-    def _affected(self, dstore: dict[Any, Any], dctx: CausalContext) -> set[Any]:
+    def _affected(self, dstore: dict[Key, S], dctx: CausalContext) -> set[Key]:
         keys = self._covered(dstore, dctx)
         keys.update(dstore)
         return keys
 
-    def _apply_parts(self, dstore: dict[Any, Any], dctx: CausalContext) -> None:
+    def _apply_parts(self, dstore: dict[Key, S], dctx: CausalContext) -> None:
         sub = self.kind().store.sub
         sj, sd, empty = sub.join, sub.dots, sub.empty
         store, ctx, index = self._store, self._ctx, self._index

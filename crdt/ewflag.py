@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from crdt.base import CausalCRDT, CausalKind, StoreKind
 from crdt.context import CausalContext
 from crdt.dot import Dot
-from crdt.stores import DotSetStore
-from crdt.values import check_replica
+from crdt.stores import DotSet, DotSetStore
+from crdt.values import Plain, check_replica
 
 
-class EWFlag(CausalCRDT):
+class EWFlag(CausalCRDT[DotSet]):
     """A boolean where a concurrent enable beats a disable."""
 
     __slots__ = ()
 
-    _store: frozenset[Dot]
+    _store: DotSet
 
     def __init__(self) -> None:
         self._store = frozenset()
@@ -35,7 +33,7 @@ class EWFlag(CausalCRDT):
     def value(self) -> bool:
         return bool(self._store)
 
-    def kind(self) -> CausalKind:
+    def kind(self) -> CausalKind[DotSet]:
         return EWFLAG
 
 
@@ -45,24 +43,24 @@ def _wrap(store: frozenset[Dot], ctx: CausalContext) -> EWFlag:
     return f
 
 
-class _EWFlagKind(CausalKind):
+class _EWFlagKind(CausalKind[DotSet]):
     __slots__ = ()
     _store_kind = DotSetStore()
 
     @property
-    def store(self) -> StoreKind:
+    def store(self) -> StoreKind[DotSet]:
         return self._store_kind
 
-    def descriptor(self) -> Any:
+    def descriptor(self) -> Plain:
         return "ewflag"
 
     def new(self) -> EWFlag:
         return EWFlag()
 
-    def wrap(self, store: Any, ctx: CausalContext) -> EWFlag:
+    def wrap(self, store: DotSet, ctx: CausalContext) -> EWFlag:
         return _wrap(store, ctx)
 
-    def value_of(self, store: Any) -> Any:
+    def value_of(self, store: DotSet) -> bool:
         return bool(store)
 
 

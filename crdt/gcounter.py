@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from crdt.base import CRDT, TypeKind
 from crdt.errors import DecodeError
-from crdt.values import MAX_INT, check_replica
+from crdt.values import MAX_INT, Plain, check_replica
 from crdt.wire import Dec, Enc
 
 
-def _check_amount(n: Any) -> int:
+def _check_amount(n: object) -> int:
     if type(n) is not int or n < 0:
         raise ValueError("amount must be a non-negative int")
     return n
@@ -32,16 +30,16 @@ def encode_counts(c: dict[str, int], enc: Enc) -> list[int]:
     return flat
 
 
-def decode_counts(raw: Any, dec: Dec) -> dict[str, int]:
-    raw = dec.arr(raw)
-    if len(raw) % 2:
+def decode_counts(raw: object, dec: Dec) -> dict[str, int]:
+    items = dec.arr(raw)
+    if len(items) % 2:
         raise DecodeError("odd counter list")
     out: dict[str, int] = {}
-    for i in range(0, len(raw), 2):
-        r = dec.r(raw[i])
+    for i in range(0, len(items), 2):
+        r = dec.r(items[i])
         if r in out:
             raise DecodeError("duplicate replica in counter")
-        out[r] = dec.counter(raw[i + 1])
+        out[r] = dec.counter(items[i + 1])
     return out
 
 
@@ -110,16 +108,18 @@ class GCounter(CRDT):
 class _GCounterKind(TypeKind):
     __slots__ = ()
 
-    def descriptor(self) -> Any:
+    def descriptor(self) -> Plain:
         return "gcounter"
 
     def new(self) -> GCounter:
         return GCounter()
 
-    def encode_body(self, x: Any, enc: Enc) -> Any:
+    def encode_body(self, x: CRDT, enc: Enc) -> Plain:
+        if type(x) is not GCounter:
+            raise TypeError(f"not a GCounter: {type(x).__name__}")
         return encode_counts(x._counts, enc)
 
-    def decode_body(self, raw: Any, dec: Dec) -> Any:
+    def decode_body(self, raw: object, dec: Dec) -> GCounter:
         return GCounter._of(decode_counts(raw, dec))
 
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from crdt.base import CRDT, TypeKind
 from crdt.errors import DecodeError
 from crdt.hlc import HLC, Timestamp, clock_for
-from crdt.values import MAX_INT, canon_value, check_replica, is_canon, packed, strict_eq
+from crdt.values import MAX_INT, Plain, canon_value, check_replica, is_canon, packed, strict_eq
 from crdt.wire import Dec, Enc
 
-_new_ts = partial(tuple.__new__, Timestamp)
+_new_ts: Callable[[tuple[int, int, str]], Timestamp] = partial(tuple.__new__, Timestamp)
 
 
-def _newer(ts1: Timestamp | None, v1: Any, ts2: Timestamp | None, v2: Any) -> bool:
+def _newer(ts1: Timestamp | None, v1: object, ts2: Timestamp | None, v2: object) -> bool:
     """True if (ts2, v2) beats (ts1, v1). Equal stamps with different values (only from
     replayed explicit timestamps) are ordered by the values' encodings, so join is a lattice."""
     if ts2 is None:
@@ -24,10 +25,11 @@ def _newer(ts1: Timestamp | None, v1: Any, ts2: Timestamp | None, v2: Any) -> bo
     return ts2 == ts1 and not strict_eq(v1, v2) and packed(v2) > packed(v1)
 
 
-def _check_ts(ts: Any) -> Timestamp:
+def _check_ts(ts: object) -> Timestamp:
     if not isinstance(ts, tuple) or len(ts) != 3:
         raise TypeError("timestamp must be (wall, logical, replica)")
-    w, lg, r = ts
+    parts: tuple[object, ...] = ts
+    w, lg, r = parts
     if type(w) is not int or type(lg) is not int or type(r) is not str:
         raise TypeError("timestamp must be (int, int, str)")
     if not (0 <= w <= MAX_INT and 0 <= lg <= MAX_INT):
@@ -42,10 +44,10 @@ class LWWRegister(CRDT):
 
     def __init__(self) -> None:
         self._ts: Timestamp | None = None
-        self._value: Any = None
+        self._value: object = None
 
     @classmethod
-    def _of(cls, ts: Timestamp | None, value: Any) -> LWWRegister:
+    def _of(cls, ts: Timestamp | None, value: object) -> LWWRegister:
         r = cls.__new__(cls)
         r._ts, r._value = ts, value
         return r
@@ -53,7 +55,7 @@ class LWWRegister(CRDT):
     def assign(
         self,
         replica: str,
-        value: Any,
+        value: object,
         *,
         timestamp: tuple[int, int, str] | None = None,
         hlc: HLC | None = None,
@@ -72,7 +74,7 @@ class LWWRegister(CRDT):
             ts = Timestamp(w, lg, replica)
         return LWWRegister._of(ts, v)
 
-    def value(self) -> Any:
+    def value(self) -> Any:  # plain data the caller reads as it wrote it
         return self._value
 
     @property
@@ -119,26 +121,29 @@ class LWWRegister(CRDT):
 class _LWWKind(TypeKind):
     __slots__ = ()
 
-    def descriptor(self) -> Any:
+    def descriptor(self) -> Plain:
         return "lww"
 
     def new(self) -> LWWRegister:
         return LWWRegister()
 
-    def encode_body(self, x: Any, enc: Enc) -> Any:
+    def encode_body(self, x: CRDT, enc: Enc) -> Plain:
+        if type(x) is not LWWRegister:
+            raise TypeError(f"not an LWWRegister: {type(x).__name__}")
         ts = x._ts
         if ts is None:
             return []
         return [ts[0], ts[1], enc.r(ts[2]), x._value]
 
-    def decode_body(self, raw: Any, dec: Dec) -> Any:
+    def decode_body(self, raw: object, dec: Dec) -> LWWRegister:
         if type(raw) is not list:
             raise DecodeError("bad register")
-        if not raw:
+        items: list[object] = raw
+        if not items:
             return LWWRegister()
-        if len(raw) != 4:
+        if len(items) != 4:
             raise DecodeError("bad register")
-        w, lg, ri, v = raw
+        w, lg, ri, v = items
         if type(w) is not int or w < 0 or type(lg) is not int or lg < 0:
             raise DecodeError("bad timestamp")
         r = LWWRegister.__new__(LWWRegister)

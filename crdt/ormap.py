@@ -17,15 +17,16 @@ from typing import Any, cast
 
 from crdt.base import CRDT, CausalCRDT, CausalKind, StoreKind, TypeKind
 from crdt.context import CausalContext
+from crdt.dot import Dot
 from crdt.dotmap import IndexedDotMap, IndexedKind
-from crdt.stores import DotMapStore, LatticeFunStore
-from crdt.values import Key, check_key, check_replica
+from crdt.stores import DotMapStore, LatticeEntries, LatticeFunStore
+from crdt.values import Key, Plain, check_key, check_replica
 
 ValueType = type[CRDT] | Callable[[], CRDT] | CRDT | TypeKind
 """What ORMap accepts as its value type: a CRDT class, a factory, an instance, or a kind."""
 
 
-def resolve_kind(value_type: Any) -> TypeKind:
+def resolve_kind(value_type: object) -> TypeKind:
     """The kind of the value type given to ORMap(...)."""
     if isinstance(value_type, TypeKind):
         return value_type
@@ -40,8 +41,11 @@ def resolve_kind(value_type: Any) -> TypeKind:
     raise TypeError(f"not a CRDT type: {value_type!r}")
 
 
-class ORMap(IndexedDotMap):
-    """Map of key -> CRDT. `update` and `remove` return deltas; `value()` is a plain dict."""
+class ORMap(IndexedDotMap[object]):
+    """Map of key -> CRDT. `update` and `remove` return deltas; `value()` is a plain dict.
+
+    The nested stores are `object` to the map: their type depends on the value kind, known
+    at run time only, and each goes back only to the store kind that made it."""
 
     __slots__ = ("_okind", "_vkind")
 
@@ -89,13 +93,14 @@ class ORMap(IndexedDotMap):
         check_key(key)
         s = self._store.get(key)
         vk = self._vkind
-        if vk.causal:
-            ck = cast(CausalKind, vk)
+        ck = self._okind.causal_vkind
+        if ck is not None:
             st = ck.store
             view = ck.wrap(st.empty if s is None else s, self._ctx.copy())
-            d = fn(view)
-            if not isinstance(d, CausalCRDT) or d.kind() != vk:
-                raise TypeError(f"update function must return a {vk!r} delta, got {d!r}")
+            made = fn(view)
+            if not isinstance(made, CausalCRDT) or made.kind() != vk:
+                raise TypeError(f"update function must return a {vk!r} delta, got {made!r}")
+            d: CausalCRDT[object] = made  # of the value kind, so its store is one of `st`
             dstore = d._store
             if type(dstore) is dict:
                 dstore = dict(dstore)
@@ -105,13 +110,15 @@ class ORMap(IndexedDotMap):
             own = chain(st.dots(s) if s is not None else (), st.dots(dstore))
             ctx = CausalContext.from_dots(x for x in own if dc.covers(x))
             return self._okind.wrap_owned({key: dstore} if dstore else {}, ctx)
-        cur = self._joined(s) if s is not None else vk.new()
-        d = fn(cur.copy())
-        if type(d) is not type(cur):  # non-causal kinds are one per class
-            raise TypeError(f"update function must return a {vk!r} delta, got {d!r}")
-        new = cur.join(d)
+        entries = cast("LatticeEntries | None", s)  # a non-causal value kind's store
+        cur = self._joined(entries) if entries is not None else vk.new()
+        delta = fn(cur.copy())
+        if type(delta) is not type(cur):  # non-causal kinds are one per class
+            raise TypeError(f"update function must return a {vk!r} delta, got {delta!r}")
+        new = cur.join(delta)
         dot = self._ctx.next_dot(replica)
-        ctx = CausalContext.from_dots(chain(s[::2] if s is not None else (), (dot,)))
+        seen = cast("tuple[Dot, ...]", entries[::2]) if entries is not None else ()
+        ctx = CausalContext.from_dots(chain(seen, (dot,)))
         return self._okind.wrap_owned({key: (dot, new)}, ctx)
 
     def remove(self, replica: str, key: Key) -> ORMap:
@@ -126,11 +133,12 @@ class ORMap(IndexedDotMap):
 
     # -- reads -----------------------------------------------------------------------------
     @staticmethod
-    def _joined(s: Any) -> CRDT:
+    def _joined(s: LatticeEntries) -> CRDT:
         """The join of the states in a non-causal entry (dot, state, dot, state, ...)."""
-        v: CRDT = s[1]
-        for i in range(3, len(s), 2):
-            v = v.join(s[i])
+        states = cast("tuple[CRDT, ...]", s[1::2])
+        v = states[0]
+        for x in states[1:]:
+            v = v.join(x)
         return v
 
     def get(self, key: Key) -> Any:
@@ -141,12 +149,13 @@ class ORMap(IndexedDotMap):
             return None
         if s is None:
             return None
-        vk = self._vkind
-        if isinstance(vk, CausalKind):
-            return vk.wrap(s, self._ctx.copy())
-        if len(s) == 2:
-            return s[1].copy()
-        return self._joined(s)
+        ck = self._okind.causal_vkind
+        if ck is not None:
+            return ck.wrap(s, self._ctx.copy())
+        entries = cast(LatticeEntries, s)  # a non-causal value kind's store
+        if len(entries) == 2:
+            return cast(CRDT, entries[1]).copy()
+        return self._joined(entries)
 
     def keys(self) -> set[Any]:
         """The present keys (a snapshot)."""
@@ -161,7 +170,7 @@ class ORMap(IndexedDotMap):
             yield k, self.get(k)
 
     def value(self) -> dict[Any, Any]:
-        return self._okind.value_of(self._store)  # type: ignore[no-any-return]
+        return self._okind.value_of(self._store)
 
     def affected_keys(self, delta: ORMap) -> set[Any]:
         """Keys whose value may change when `delta` is applied here (call before apply):
@@ -173,44 +182,54 @@ class ORMap(IndexedDotMap):
         return f"ORMap[{self._vkind.descriptor()!r}]({self.value()!r})"
 
 
-class ORMapKind(IndexedKind):
+class ORMapKind(IndexedKind[object]):
     """Kind of ORMap with a given value kind."""
 
-    __slots__ = ("_desc", "_store_kind", "vkind")
+    __slots__ = ("_desc", "_store_kind", "causal_vkind", "vkind")
 
     def __init__(self, vkind: TypeKind) -> None:
         self.vkind = vkind
-        sub: StoreKind = vkind.store if isinstance(vkind, CausalKind) else LatticeFunStore(vkind)
+        # The one place the value store's type is forgotten (see ORMap): a causal kind's own
+        # store, or a dot function of states for a non-causal kind.
+        self.causal_vkind: CausalKind[object] | None = None
+        """The value kind if it is causal (read on every update, cheaper than isinstance)."""
+        sub: StoreKind[object]
+        if isinstance(vkind, CausalKind):
+            self.causal_vkind = vkind
+            sub = vkind.store
+        else:
+            sub = cast("StoreKind[object]", LatticeFunStore(vkind))
         self._store_kind = DotMapStore(sub)
-        self._desc = ["ormap", vkind.descriptor()]
+        self._desc: list[Plain] = ["ormap", vkind.descriptor()]
 
     @property
-    def store(self) -> DotMapStore:
+    def store(self) -> DotMapStore[object]:
         return self._store_kind
 
-    def descriptor(self) -> Any:
+    def descriptor(self) -> Plain:
         return self._desc
 
     def new(self) -> ORMap:
         return ORMap(self.vkind)
 
-    def wrap(self, store: Any, ctx: CausalContext) -> ORMap:
+    def wrap(self, store: dict[Key, object], ctx: CausalContext) -> ORMap:
         return self.wrap_owned(dict(store), ctx)
 
-    def wrap_owned(self, store: dict[Any, Any], ctx: CausalContext) -> ORMap:
+    def wrap_owned(self, store: dict[Key, object], ctx: CausalContext) -> ORMap:
         m = ORMap.__new__(ORMap)
         m._vkind = self.vkind
         m._okind = self
         m._init_parts(store, ctx)
         return m
 
-    def value_of(self, store: Any) -> Any:
-        vk = self.vkind
-        if isinstance(vk, CausalKind):
-            vo = vk.value_of
+    def value_of(self, store: dict[Key, object]) -> dict[Key, object]:
+        ck = self.causal_vkind
+        if ck is not None:
+            vo = ck.value_of
             return {k: vo(s) for k, s in store.items()}
-        out: dict[Any, Any] = {}
+        out: dict[Key, object] = {}
         joined = ORMap._joined
         for k, s in store.items():
-            out[k] = s[1].value() if len(s) == 2 else joined(s).value()
+            e = cast(LatticeEntries, s)  # a non-causal value kind's store
+            out[k] = cast(CRDT, e[1]).value() if len(e) == 2 else joined(e).value()
         return out

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from crdt.base import CRDT, TypeKind
 from crdt.gcounter import decode_counts, encode_counts, join_counts
-from crdt.values import MAX_INT, check_replica
+from crdt.values import MAX_INT, Plain, check_replica
 from crdt.wire import Dec, Enc
 
 
@@ -86,16 +84,18 @@ class PNCounter(CRDT):
 class _PNCounterKind(TypeKind):
     __slots__ = ()
 
-    def descriptor(self) -> Any:
+    def descriptor(self) -> Plain:
         return "pncounter"
 
     def new(self) -> PNCounter:
         return PNCounter()
 
-    def encode_body(self, x: Any, enc: Enc) -> Any:
+    def encode_body(self, x: CRDT, enc: Enc) -> Plain:
+        if type(x) is not PNCounter:
+            raise TypeError(f"not a PNCounter: {type(x).__name__}")
         return [encode_counts(x._p, enc), encode_counts(x._n, enc)]
 
-    def decode_body(self, raw: Any, dec: Dec) -> Any:
+    def decode_body(self, raw: object, dec: Dec) -> PNCounter:
         p, n = dec.arr(raw, 2)
         return PNCounter._of(decode_counts(p, dec), decode_counts(n, dec))
 

@@ -6,7 +6,7 @@ traversal order, which is deterministic because every traversal is sorted.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
 from crdt.context import CausalContext
 from crdt.dot import Dot
@@ -33,7 +33,7 @@ class Enc:
             self.table.append(replica)
         return i
 
-    def dots(self, dots: Any) -> list[int]:
+    def dots(self, dots: Iterable[Dot]) -> list[int]:
         """A sorted dot collection as a flat [replica index, counter, ...] list."""
         out: list[int] = []
         r = self.r
@@ -42,7 +42,7 @@ class Enc:
             out.append(d[1])
         return out
 
-    def ctx(self, c: CausalContext) -> list[Any]:
+    def ctx(self, c: CausalContext) -> list[list[int]]:
         vv = c._vv
         flat: list[int] = []
         for rep in sorted(vv):
@@ -63,31 +63,31 @@ class Dec:
     def __init__(self, table: list[str]) -> None:
         self.table = table
 
-    def r(self, i: Any) -> str:
+    def r(self, i: object) -> str:
         if type(i) is not int or not 0 <= i < len(self.table):
             raise fail("bad replica index")
         return self.table[i]
 
     @staticmethod
-    def counter(n: Any) -> int:
+    def counter(n: object) -> int:
         if type(n) is not int or not 1 <= n <= MAX_INT:
             raise fail("bad counter")
         return n
 
     @staticmethod
-    def uint(n: Any) -> int:
+    def uint(n: object) -> int:
         if type(n) is not int or not 0 <= n <= MAX_INT:
             raise fail("bad unsigned integer")
         return n
 
     @staticmethod
-    def arr(x: Any, n: int | None = None) -> list[Any]:
+    def arr(x: object, n: int | None = None) -> list[object]:
         if type(x) is not list or (n is not None and len(x) != n):
             raise fail("expected an array" if n is None else f"expected an array of {n}")
         return x
 
-    def dots(self, flat: Any) -> list[Dot]:
-        flat = self.arr(flat)
+    def dots(self, raw: object) -> list[Dot]:
+        flat = self.arr(raw)
         if len(flat) % 2:
             raise fail("odd dot list")
         out = [Dot(self.r(flat[i]), self.counter(flat[i + 1])) for i in range(0, len(flat), 2)]
@@ -95,9 +95,9 @@ class Dec:
             raise fail("duplicate dot")
         return out
 
-    def ctx(self, raw: Any) -> CausalContext:
-        vvf, cloudf = self.arr(raw, 2)
-        vvf = self.arr(vvf)
+    def ctx(self, raw: object) -> CausalContext:
+        vvraw, cloudf = self.arr(raw, 2)
+        vvf = self.arr(vvraw)
         if len(vvf) % 2:
             raise fail("odd version vector")
         vv: dict[str, int] = {}
@@ -109,18 +109,18 @@ class Dec:
         return CausalContext(vv, self.dots(cloudf))
 
     @staticmethod
-    def key(raw: Any, depth: int = 0) -> Key:
-        t = type(raw)
-        if t is str or t is bytes:
-            return raw  # type: ignore[no-any-return]
-        if t is int:
-            return raw  # type: ignore[no-any-return]  # msgpack ints are in range
-        if t is list and depth < MAX_KEY_DEPTH:
-            return tuple(Dec.key(x, depth + 1) for x in raw)
+    def key(raw: object, depth: int = 0) -> Key:
+        if type(raw) is str or type(raw) is bytes:
+            return raw
+        if type(raw) is int:
+            return raw  # msgpack ints are in range
+        if type(raw) is list and depth < MAX_KEY_DEPTH:
+            parts: list[object] = raw
+            return tuple(Dec.key(x, depth + 1) for x in parts)
         raise fail("bad key")
 
     @staticmethod
-    def value(raw: Any) -> Any:
+    def value(raw: object) -> object:
         if is_canon(raw):
             return raw
         try:
