@@ -13,7 +13,7 @@ import pytest
 
 import mesh
 from crdt import AWSet, LWWRegister, ORMap
-from mesh import Mesh, MemberChanged, MemberState, TableChanged
+from mesh import MemberChanged, MemberState, Mesh, TableChanged
 
 
 def inventory() -> ORMap:
@@ -175,7 +175,9 @@ async def test_garbage_from_a_peer_is_counted_not_raised() -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             for payload in (b"", b"\x00" * 10, os.urandom(200), b"\x93\x01\x02\x03"):
                 s.sendto(payload, (host, int(port)))
-        await until(lambda: sum(v for k, v in m.metrics().items() if k.startswith("drops.")) >= 3, 3)
+        await until(
+            lambda: sum(v for k, v in m.metrics().items() if k.startswith("drops.")) >= 3, 3
+        )
         t.put("still", "works")
         assert t.get("still") == "works"
 
