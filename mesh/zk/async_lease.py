@@ -6,8 +6,7 @@ import asyncio
 import functools
 from collections.abc import Callable
 
-from kazoo.client import KazooClient
-
+from mesh.zk.client import ZkClient
 from mesh.zk.lease import Lease, LeaseManager
 from mesh.zk.paths import DEFAULT_LEASE_ROOT
 
@@ -17,7 +16,7 @@ class AsyncLeaseManager:
 
     def __init__(
         self,
-        client_or_hosts: str | KazooClient,
+        client_or_hosts: str | ZkClient,
         *,
         root: str = DEFAULT_LEASE_ROOT,
         holder: str | None = None,

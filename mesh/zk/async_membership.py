@@ -6,8 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from kazoo.client import KazooClient
-
+from mesh.zk.client import ZkClient
 from mesh.zk.membership import ChangeCallback, Members, ZkMembership
 from mesh.zk.paths import DEFAULT_ROOT
 
@@ -17,7 +16,7 @@ class AsyncZkMembership:
 
     def __init__(
         self,
-        hosts: str | KazooClient,
+        hosts: str | ZkClient,
         host_id: str,
         meta: dict[str, Any],
         *,

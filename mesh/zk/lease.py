@@ -21,18 +21,24 @@ import threading
 import time
 from collections.abc import Callable
 
-from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import (
+from mesh.zk.client import (
+    CHANGED,
+    CONNECTED,
+    DELETED,
+    LOST,
+    SUSPENDED,
     BadVersionError,
     KazooException,
     NoAuthError,
     NodeExistsError,
     NoNodeError,
+    WatchedEvent,
+    ZkClient,
+    ZnodeStat,
+    digest_acl,
+    make_client,
+    world_read_acl,
 )
-from kazoo.protocol.states import EventType, WatchedEvent, ZnodeStat
-from kazoo.security import make_acl, make_digest_acl
-
-from mesh.zk.client import make_client
 from mesh.zk.codec import LeaseRecord, decode_lease, encode_lease, lease_expired
 from mesh.zk.errors import ZkDataError, ZkError
 from mesh.zk.paths import DEFAULT_LEASE_ROOT, check_name, check_root, clock_path, lease_path
@@ -106,7 +112,7 @@ class LeaseManager:
 
     def __init__(
         self,
-        client_or_hosts: str | KazooClient,
+        client_or_hosts: str | ZkClient,
         *,
         root: str = DEFAULT_LEASE_ROOT,
         holder: str | None = None,
@@ -116,7 +122,7 @@ class LeaseManager:
         self.root = check_root(root)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
         self._own_client = isinstance(client_or_hosts, str)
-        self.client: KazooClient = (
+        self.client: ZkClient = (
             make_client(client_or_hosts, session_timeout)
             if isinstance(client_or_hosts, str)
             else client_or_hosts
@@ -126,10 +132,7 @@ class LeaseManager:
         # A digest identity private to this manager: only it may write its lease nodes.
         user, password = "vnetmesh-lease", secrets.token_hex(16)
         self._credential = f"{user}:{password}"
-        self._acl = [
-            make_digest_acl(user, password, read=True, write=True, admin=True),
-            make_acl("world", "anyone", read=True),
-        ]
+        self._acl = [digest_acl(user, password), world_read_acl()]
         self._lock = threading.RLock()
         self._held: dict[str, Lease] = {}
         self._orphans: dict[str, int] = {}  # path -> czxid of leases given up on suspension
@@ -373,19 +376,19 @@ class LeaseManager:
 
     def _on_state(self, state: str) -> None:
         # Connection thread: no blocking calls here.
-        if state in (KazooState.SUSPENDED, KazooState.LOST):
+        if state in (SUSPENDED, LOST):
             # Conservative: once disconnected, the session may expire (or the TTL run out)
             # before we hear of it, and someone else may then hold the lease.
             with self._lock:
                 leases = list(self._held.values())
-                if state == KazooState.SUSPENDED:
+                if state == SUSPENDED:
                     for lease in leases:
                         self._orphans[lease_path(self.root, lease.name)] = lease.fencing_token
                 else:
                     self._orphans.clear()  # the session is gone, and its nodes with it
             for lease in leases:
                 self._lose(lease, f"ZooKeeper session {state.lower()}")
-        elif state == KazooState.CONNECTED:
+        elif state == CONNECTED:
             with self._lock:
                 worker = self._worker
             if worker is not None:
@@ -414,11 +417,12 @@ class LeaseManager:
                     del self._orphans[path]
 
     def _on_watch(self, event: WatchedEvent) -> None:
-        if event.type in (EventType.DELETED, EventType.CHANGED) and event.path:
+        path = event.path
+        if event.type in (DELETED, CHANGED) and path:
             with self._lock:
                 worker = self._worker
             if worker is not None:
-                worker.submit(lambda: self._check(event.path), key=("check", event.path))
+                worker.submit(lambda: self._check(path), key=("check", path))
 
     def _check(self, path: str) -> None:
         """A watched lease node changed: still ours (same czxid)? Re-arm the watch."""

@@ -14,11 +14,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import KazooException, NodeExistsError, NoNodeError
-from kazoo.protocol.states import WatchedEvent
-
-from mesh.zk.client import make_client
+from mesh.zk.client import (
+    CONNECTED,
+    KazooException,
+    NodeExistsError,
+    NoNodeError,
+    WatchedEvent,
+    ZkClient,
+    make_client,
+)
 from mesh.zk.codec import decode_meta, encode_meta
 from mesh.zk.errors import ZkDataError, ZkError
 from mesh.zk.paths import DEFAULT_ROOT, check_name, check_root, member_path, members_path
@@ -39,7 +43,7 @@ class ZkMembership:
 
     def __init__(
         self,
-        hosts: str | KazooClient,
+        hosts: str | ZkClient,
         host_id: str,
         meta: dict[str, Any],
         *,
@@ -52,7 +56,7 @@ class ZkMembership:
         self._data = encode_meta(meta)
         self._meta = dict(meta)
         self._own_client = isinstance(hosts, str)
-        self.client: KazooClient = (
+        self.client: ZkClient = (
             make_client(hosts, session_timeout) if isinstance(hosts, str) else hosts
         )
         self._connect_timeout = connect_timeout
@@ -155,7 +159,7 @@ class ZkMembership:
 
     def _on_state(self, state: str) -> None:
         # Connection thread: never block here, hand the work to the worker.
-        if state == KazooState.CONNECTED and self._worker is not None:
+        if state == CONNECTED and self._worker is not None:
             self._worker.submit(self._register, key="register")
             self._worker.submit(self._rescan, key="rescan")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from kazoo.exceptions import KazooException
+from mesh.zk.client import KazooException
 
 log = logging.getLogger(__name__)
 
