@@ -4,9 +4,11 @@ hosts through a virtual router; flows are visible, expire by tag, and a drop rul
 from __future__ import annotations
 
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
+from datapath.netns import in_netns
 from services.demo import scenario
 from services.demo.netlab import Lab, sh, tcp_transfer, wait
 from services.demo.scenario import VmSpec
@@ -22,6 +24,15 @@ def _agent(lab: Lab, host: str) -> dict[str, Any]:
     out = lab.api(lab.hosts[host], "GET", "/v1/agent")
     assert isinstance(out, dict)
     return out
+
+
+def _metric(lab: Lab, host: str, name: str) -> float:
+    """One unlabelled sample of GET /metrics (Prometheus text)."""
+    with in_netns(lab.ul), urllib.request.urlopen(lab.hosts[host].api + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    values = [float(line.split()[1]) for line in text.splitlines() if line.split(" ")[0] == name]
+    assert len(values) == 1, f"{name} not exported once:\n{text}"
+    return values[0]
 
 
 def test_ping_and_tcp_across_hosts_flows_and_drop_rule(lab: Lab) -> None:
@@ -45,6 +56,8 @@ def test_ping_and_tcp_across_hosts_flows_and_drop_rule(lab: Lab) -> None:
     neigh = lab.vm_exec(a1, "ip", "neigh", "show", "10.0.1.1").stdout
     assert "lladdr" in neigh  # the agent answered a1's ARP for its gateway
     assert _agent(lab, "h1")["counters"].get("generated_sent", 0) >= 1
+    # the same declared counters at /metrics
+    assert _metric(lab, "h1", "agent_generated_sent_total") >= 1
 
     # no route to 10.9.9.9: the router's ICMP net unreachable comes back (agent-generated)
     out = lab.vm_exec(a1, "ping", "-c", "1", "-W", "2", "10.9.9.9")
