@@ -13,7 +13,7 @@ from typing import Any
 
 from chaos.checkers import check_history
 from chaos.checkers.faults import Faults, faults_of
-from chaos.checkers.traffic import ping_samples
+from chaos.checkers.traffic import expected_pairs, ping_samples
 from chaos.history import (
     CROSS_TENANT,
     EXPECTED,
@@ -132,6 +132,11 @@ def reachability_plot(ops: Sequence[Op], faults: Faults) -> str | None:
     plt = _pyplot()
     names = sorted({f"{s.src}->{s.dst}" for s in samples})
     row = {n: i for i, n in enumerate(names)}
+    expected = expected_pairs(ops) or {}
+    labels = []
+    for n in names:
+        src, _, dst = n.partition("->")
+        labels.append(n + ("  (must not reach)" if expected.get((src, dst)) is False else ""))
     fig, ax = plt.subplots(figsize=(11, 0.9 + 0.28 * len(names)))
     cmap = plt.get_cmap("RdYlGn")
     for s in samples:
@@ -140,7 +145,7 @@ def reachability_plot(ops: Sequence[Op], faults: Faults) -> str | None:
                        0.8), facecolors=cmap(frac))
     _shade(ax, faults)
     ax.set_yticks(range(len(names)))
-    ax.set_yticklabels(names, fontsize=7)
+    ax.set_yticklabels(labels, fontsize=7)
     ax.set_xlabel("time since start (s)")
     ax.set_title("Reachability per pair (share of pings answered: red 0 .. green 1)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
@@ -155,27 +160,31 @@ def convergence_plot(results: Mapping[str, Json]) -> str | None:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(11, 3.5))
+    heals = [r for r in rows if isinstance(r, Mapping) and isinstance(r.get("heal"), int | float)]
+    labels = [f"{float(r['heal']):.1f} s{' (final)' if r.get('final') else ''}"  # type: ignore[arg-type]
+              for r in heals]
     for k, aspect in enumerate(("kv", "topology", "members")):
         xs, ys, missing = [], [], []
-        for r in rows:
-            if not isinstance(r, Mapping) or aspect not in r:
+        for i, r in enumerate(heals):
+            if aspect not in r:
                 continue
-            h = r.get("heal")
             v = r.get(aspect)
-            if not isinstance(h, int | float):
-                continue
             if isinstance(v, int | float):
-                xs.append(float(h) + k * 0.3)
+                xs.append(i + (k - 1) * 0.27)
                 ys.append(float(v))
             else:
-                missing.append(float(h))
+                missing.append((i + (k - 1) * 0.27, bool(r.get("final"))))
         if xs:
-            ax.bar(xs, ys, width=0.3, label=aspect)
-        for h in missing:
-            ax.axvline(h, color="red", lw=2)
-    ax.set_xlabel("heal time (s since start)")
+            ax.bar(xs, ys, width=0.25, label=aspect)
+        for x, fin in missing:
+            ax.axvline(x, color="red" if fin else "#bbbbbb", lw=2)
+    ax.set_xticks(range(len(heals)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_xlim(-0.6, max(len(heals), 2) - 0.4)
+    ax.set_xlabel("heal (seconds since start)")
     ax.set_ylabel("seconds until all agents agree")
-    ax.set_title("Convergence after each heal (red line: never agreed)")
+    ax.set_title("Convergence after each heal (red: never agreed after the final heal; "
+                 "grey: the next fault began first)")
     ax.legend(fontsize=8)
     return _png(fig)
 
