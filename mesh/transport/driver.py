@@ -13,17 +13,40 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mesh.address import Address
-from mesh.outputs import OpenStream, SendDatagram
+from mesh.events import Event
+from mesh.outputs import OpenStream, Output, SendDatagram
 from mesh.transport.framing import FrameError, encode_frame, read_frame
 from mesh.transport.ratelog import RateLimitedLog
 
 log = logging.getLogger("mesh.transport")
-EventListener = Callable[[Any], None]
+EventListener = Callable[[Event], None]
+
+
+class DrivenNode(Protocol):
+    """What the driver calls on the sans-IO core (a MeshNode satisfies it)."""
+
+    def join(self, now: float, seeds: Sequence[Address]) -> list[Output]: ...
+
+    def leave(self, now: float) -> list[Output]: ...
+
+    def tick(self, now: float) -> list[Output]: ...
+
+    def next_deadline(self) -> float: ...
+
+    def receive_datagram(self, now: float, src: Address, payload: bytes) -> list[Output]: ...
+
+    def handle_stream_request(self, now: float, src: Address, request: bytes) -> bytes: ...
+
+    def handle_stream_response(
+        self, now: float, stream_id: int, response: bytes | None
+    ) -> list[Output]: ...
+
+    def drain_events(self) -> Sequence[Event]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +81,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
     def __init__(self, driver: NodeDriver) -> None:
         self._driver = driver
 
-    def datagram_received(self, data: bytes, addr: Any) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self._driver._on_datagram(data, addr)
 
     def error_received(self, exc: Exception) -> None:
@@ -73,7 +96,7 @@ class NodeDriver:
         self,
         bind: Address,
         settings: TransportSettings | None = None,
-        node: Any = None,
+        node: DrivenNode | None = None,
     ) -> None:
         self.node = node
         self.settings = settings or TransportSettings()
@@ -127,9 +150,15 @@ class NodeDriver:
         assert last_exc is not None
         raise last_exc
 
-    def attach(self, node: Any) -> None:
+    def attach(self, node: DrivenNode) -> None:
         """Set the MeshNode (input that arrives before this is ignored)."""
         self.node = node
+
+    def _core(self) -> DrivenNode:
+        """The attached node; RuntimeError before attach() (callers count and log it)."""
+        if self.node is None:
+            raise RuntimeError("no node attached")
+        return self.node
 
     def start(self) -> None:
         """Start the tick loop (after :meth:`bind` and :meth:`attach`)."""
@@ -144,11 +173,11 @@ class NodeDriver:
 
     async def join(self, seeds: Sequence[Address]) -> None:
         """Contact the seeds (no-op list starts a mesh of one)."""
-        self.step(lambda now: self.node.join(now, list(seeds)))
+        self.step(lambda now: self._core().join(now, list(seeds)))
 
     async def leave(self, linger: float) -> None:
         """Announce a graceful leave, then keep gossiping ``linger`` seconds so it spreads."""
-        self.step(lambda now: self.node.leave(now))
+        self.step(lambda now: self._core().leave(now))
         await asyncio.sleep(linger)
 
     async def close(self) -> None:
@@ -181,7 +210,7 @@ class NodeDriver:
         """Re-read next_deadline() now (e.g. after a local table write)."""
         self._wake.set()
 
-    def step(self, call: Callable[[float], Iterable[Any] | None]) -> None:
+    def step(self, call: Callable[[float], Iterable[Output] | None]) -> None:
         """Run one node call with the current time, send its outputs, deliver its events."""
         try:
             outputs = call(self.now())
@@ -197,13 +226,13 @@ class NodeDriver:
     def wake_if_due(self) -> None:
         """Wake the tick loop if the node now wants a tick before the loop means to wake."""
         try:
-            due = float(self.node.next_deadline())
+            due = float(self._core().next_deadline())
         except Exception:
             due = 0.0
         if due < self._sleep_until:
             self._wake.set()
 
-    def _dispatch(self, outputs: Iterable[Any]) -> None:
+    def _dispatch(self, outputs: Iterable[Output]) -> None:
         for out in outputs:
             if isinstance(out, SendDatagram):
                 self._send_datagram(out.dst, out.payload)
@@ -234,7 +263,7 @@ class NodeDriver:
 
     def _drain_events(self) -> None:
         try:
-            events = self.node.drain_events()
+            events = self._core().drain_events()
         except Exception:
             log.exception("drain_events failed")
             return
@@ -245,17 +274,17 @@ class NodeDriver:
                 except Exception:
                     log.exception("event listener failed")
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self) -> None:
         while True:
-            self.step(lambda now: self.node.tick(now))
+            self.step(lambda now: self._core().tick(now))
             self._wake.clear()
             try:
-                deadline = float(self.node.next_deadline())
+                deadline = float(self._core().next_deadline())
             except Exception:
                 log.exception("next_deadline failed")
                 deadline = self.now() + self.settings.max_sleep
@@ -268,11 +297,11 @@ class NodeDriver:
 
     # -- UDP -------------------------------------------------------------------------------
 
-    def _on_datagram(self, data: bytes, addr: Any) -> None:
+    def _on_datagram(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         if self._closing or self.node is None:
             return
         src = (str(addr[0]), int(addr[1]))
-        self.step(lambda now: self.node.receive_datagram(now, src, data))
+        self.step(lambda now: self._core().receive_datagram(now, src, data))
 
     # -- TCP -------------------------------------------------------------------------------
 
@@ -292,7 +321,7 @@ class NodeDriver:
                 read_frame(reader, self.settings.max_stream_bytes), self.settings.stream_timeout
             )
             try:
-                response = self.node.handle_stream_request(self.now(), src, request)
+                response = self._core().handle_stream_request(self.now(), src, request)
             except Exception:
                 self.counters.inc("core_exception")
                 log.exception("handle_stream_request raised; request dropped")
@@ -339,4 +368,4 @@ class NodeDriver:
             if writer is not None:
                 writer.close()
         if not self._closing:
-            self.step(lambda now: self.node.handle_stream_response(now, stream_id, response))
+            self.step(lambda now: self._core().handle_stream_response(now, stream_id, response))
