@@ -4,6 +4,7 @@ Pure values and (de)serialisation only; the runner writes histories, the checker
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
@@ -58,7 +59,7 @@ class HistoryError(ValueError):
     """A history line that does not follow the model; names the line (1-based)."""
 
     def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
+        super().__init__(f"line {line}: {message}" if line > 0 else message)
         self.line = line
         self.message = message
 
@@ -137,13 +138,22 @@ def parse_lines(lines: Iterable[str]) -> list[Op]:
     return ops
 
 
+def _open_text(path: str | Path) -> IO[str]:
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", errors="strict")
+    return open(path, encoding="utf-8", errors="strict")
+
+
 def load(path: str | Path) -> list[Op]:
-    """Read a history file. Raises OSError (unreadable) or HistoryError (bad line)."""
-    with open(path, encoding="utf-8", errors="strict") as fh:
+    """Read a history file (`.gz`: gzip-compressed). Raises OSError (unreadable, or not a
+    gzip stream) or HistoryError (bad line)."""
+    with _open_text(path) as fh:
         try:
             return parse_lines(fh)
         except UnicodeDecodeError as e:
             raise HistoryError(0, f"not UTF-8 text ({e.reason})") from None
+        except EOFError:
+            raise HistoryError(0, "truncated gzip stream") from None
 
 
 def dumps_op(op: Op) -> str:

@@ -4,10 +4,13 @@ report.html; the saved regression histories keep failing the way they did."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +107,75 @@ def test_console_entry_point_in_a_real_process() -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["checkers"]["set"]["lost_count"] == 10
+
+
+RECORDED = HISTORIES / "recorded-3hosts-partition-kill-pause.jsonl.gz"
+
+
+def test_recorded_run_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    """A real `meshchaos run` (3 hosts; random and ring partitions, a kill, a pause)."""
+    rc, out, _ = run_check(capsys, str(RECORDED))
+    assert rc == 0
+    c = json.loads(out)["checkers"]
+    assert set(c) == {"set", "topology", "traffic", "membership", "convergence"}
+    assert c["set"]["attempt_count"] == 972 and c["set"]["lost_count"] == 0
+    assert c["topology"]["digests_agree"] is True and c["topology"]["objects_expected"] == 73
+    assert c["traffic"]["cross_tenant_packets"] == 0
+    assert c["convergence"]["measured_from"] == pytest.approx(28.7418)
+
+
+def _mutated(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """The recorded run with `change` applied to each op after the final heal."""
+    lines = gzip.decompress(RECORDED.read_bytes()).decode().splitlines()
+    heal = next(json.loads(x)["time"] for x in lines if '"f":"heal"' in x)
+    out = []
+    for x in lines:
+        op = json.loads(x)
+        if op["time"] > heal:
+            change(op)
+        out.append(json.dumps(op))
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def test_recorded_run_with_an_acknowledged_write_dropped_is_invalid(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    lines = gzip.decompress(RECORDED.read_bytes()).decode().splitlines()
+    victim = next(json.loads(x)["value"] for x in lines if '"type":"ok","f":"add"' in x)
+
+    def drop(op: dict[str, Any]) -> None:
+        if op["f"] == "read" and op["type"] == "ok" and op.get("node") == "h3":
+            op["value"] = [e for e in op["value"] if str(e) != str(victim)]
+
+    rc, out, _ = run_check(capsys, str(_mutated(tmp_path, drop)))
+    assert rc == 1
+    s = json.loads(out)["checkers"]["set"]
+    assert s["lost"] == [victim] and s["lost_acknowledged_count"] == 1
+
+
+def test_recorded_run_with_one_agent_diverging_is_invalid(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def diverge(op: dict[str, Any]) -> None:
+        if op["f"] == "digest" and op["type"] == "ok" and op["value"].get("agent") == "h2":
+            objs = op["value"]["objects"]
+            kind = next(k for k, v in objs.items() if v)
+            objs[kind].pop(next(iter(objs[kind])))
+
+    rc, out, _ = run_check(capsys, str(_mutated(tmp_path, diverge)))
+    assert rc == 1
+    t = json.loads(out)["checkers"]["topology"]
+    assert t["digests_agree"] is False and t["missing_count"] >= 1
+
+
+def test_bad_gzip_history_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    truncated = tmp_path / "t.jsonl.gz"
+    truncated.write_bytes(gzip.compress(LOST_WRITES.read_bytes())[:40])
+    rc, _, err = run_check(capsys, str(truncated))
+    assert rc == 2 and "truncated gzip stream" in err
+    not_gzip = tmp_path / "n.jsonl.gz"
+    not_gzip.write_bytes(b"plain text\n")
+    rc, _, err = run_check(capsys, str(not_gzip))
+    assert rc == 2 and "cannot read" in err
