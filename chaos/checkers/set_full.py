@@ -117,7 +117,8 @@ def check(ops: Sequence[Op]) -> dict[str, Json]:
         if start >= len(reads):
             never_read.append(e)
             continue
-        e.absent_after_known = [p for p, seen in reads[start:] if _key(e.value) not in seen]
+        key = str(e.value)
+        e.absent_after_known = [p for p, seen in reads[start:] if key not in seen]
         lp = e.last_present
         lp_end = lp.end if lp is not None else known
         late_absent = [p for p in e.absent_after_known if p.invoke.time > lp_end]
