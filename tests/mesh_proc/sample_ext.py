@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from crdt import GCounter
+from mesh.counters import CounterDef, Counters
 from mesh.extension import BaseExtension, ExtensionContext, TableSpec
 
 
@@ -16,12 +17,14 @@ class CounterExtension(BaseExtension):
     def __init__(self) -> None:
         self.ctx: ExtensionContext | None = None
         self.started = False
+        self.counters = Counters("hits", [CounterDef("posts", "POST /v1/hits served here")])
 
     def tables(self) -> list[TableSpec]:
         return [TableSpec("hits", GCounter)]
 
     def setup(self, ctx: ExtensionContext) -> None:
         self.ctx = ctx
+        ctx.register_metrics(self.counters)
         ctx.app.router.add_post("/v1/hits", self.hit)
         ctx.app.router.add_get("/v1/hits", self.read)
         ctx.app.router.add_get("/v1/hits/info", self.info)
@@ -34,6 +37,7 @@ class CounterExtension(BaseExtension):
         table = self.ctx.table("hits")
         rid = table.replica_id
         table.mutate(lambda s: s.increment(rid, 1), now=self.ctx.now())
+        self.counters.inc("posts")
         self.ctx.notify_written()
         return web.json_response({"value": table.get()})
 

@@ -38,6 +38,11 @@ def test_extension_tables_routes_and_config(tmp_path: Path) -> None:
         assert b.request("POST", "/v1/hits").status == 200
         # The extension's table is replicated like any other.
         wait_until(lambda: all(n.request("GET", "/v1/hits").json()["value"] == 4 for n in nodes))
+        # Its registered counters are exported at /metrics, with their help text.
+        text = a.request("GET", "/metrics").body.decode()
+        assert "# HELP hits_posts_total POST /v1/hits served here" in text
+        assert "hits_posts_total 3.0" in text
+        assert "hits_posts_total 1.0" in b.request("GET", "/metrics").body.decode()
     finally:
         stop_all(nodes)
 
