@@ -8,17 +8,19 @@ import contextlib
 import errno
 import logging
 import socket
-import struct
 
 from datapath.api import DatapathError
 from datapath.netns import in_netns
+from datapath.odp.wire import (
+    NETLINK_GENERIC,
+    NLMSG_ERRNO,
+    NLMSG_ERROR,
+    NLMSG_HDR,
+    unpack_errno,
+    unpack_nlmsghdr,
+)
 
 log = logging.getLogger(__name__)
-
-NETLINK_GENERIC = 16
-NLMSG_ERROR = 2
-_NLMSG = struct.Struct("=IHHII")
-_ERR = struct.Struct("=i")
 
 
 class AckChannel:
@@ -74,14 +76,14 @@ class AckChannel:
                     continue
                 return
             off = 0
-            while off + _NLMSG.size <= len(data):
-                length, mtype, _flags, seq, _pid = _NLMSG.unpack_from(data, off)
-                if length < _NLMSG.size or off + length > len(data):
+            while off + NLMSG_HDR.size <= len(data):
+                length, mtype, _flags, seq, _pid = unpack_nlmsghdr(data, off)
+                if length < NLMSG_HDR.size or off + length > len(data):
                     self.bad_replies += 1
                     log.warning("ack channel: bad netlink length %d", length)
                     break
-                if mtype == NLMSG_ERROR and length >= _NLMSG.size + 4:
-                    code = _ERR.unpack_from(data, off + _NLMSG.size)[0]
+                if mtype == NLMSG_ERROR and length >= NLMSG_HDR.size + NLMSG_ERRNO.size:
+                    code = unpack_errno(data, off + NLMSG_HDR.size)
                     fut = self._pending.get(seq)
                     if fut is not None and not fut.done():
                         if code == 0:

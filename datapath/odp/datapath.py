@@ -14,9 +14,7 @@ import errno
 import logging
 import os
 import socket
-import struct
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from datapath.api import (
     Datapath,
@@ -40,11 +38,12 @@ from datapath.netns import in_netns
 from datapath.odp import attrs as A
 from datapath.odp import convert, decode, links, wire
 from datapath.odp.channel import AckChannel
-from datapath.odp.family import NETLINK_GENERIC, Family
+from datapath.odp.family import Family
+from datapath.odp.nlmsg import NlMsg, as_int, get_attr, int_field
+from datapath.odp.wire import NETLINK_GENERIC, NLMSG_HDR, unpack_nlmsghdr
 
 log = logging.getLogger(__name__)
 
-_NLMSG = struct.Struct("=IHHII")
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
 NLM_F_CREATE = 0x400
@@ -85,11 +84,11 @@ def _raw_socket(netns: str | None, groups: int = 0) -> socket.socket:
 
 def _messages(data: bytes) -> list[tuple[int, bytes]]:
     """(type, bytes) of each netlink message in a datagram; the last may be unpadded."""
-    out = []
+    out: list[tuple[int, bytes]] = []
     off = 0
-    while off + _NLMSG.size <= len(data):
-        length, mtype, _flags, _seq, _pid = _NLMSG.unpack_from(data, off)
-        if length < _NLMSG.size or off + length > len(data):
+    while off + NLMSG_HDR.size <= len(data):
+        length, mtype, _flags, _seq, _pid = unpack_nlmsghdr(data, off)
+        if length < NLMSG_HDR.size or off + length > len(data):
             raise ValueError(f"bad netlink length {length} at offset {off}")
         out.append((mtype, data[off : off + length]))
         off += (length + 3) & ~3
@@ -148,8 +147,8 @@ class KernelDatapath(Datapath):
         await dp._open()
         try:
             (reply,) = await dp._dp.request(A.OVS_CMD_GET, 0, [["OVS_DP_ATTR_NAME", name]])
-            dp.dp_ifindex = int(reply["dp_ifindex"])
-            features = reply.get_attr("OVS_DP_ATTR_USER_FEATURES") or 0
+            dp.dp_ifindex = int_field(reply, "dp_ifindex")
+            features = as_int(get_attr(reply, "OVS_DP_ATTR_USER_FEATURES") or 0)
             dp.per_cpu = bool(features & A.OVS_DP_F_DISPATCH_UPCALL_PER_CPU)
             if dp.per_cpu:
                 await dp._set_per_cpu(features)
@@ -167,7 +166,7 @@ class KernelDatapath(Datapath):
         self._acks = AckChannel(self.netns)
 
     async def _new(self, per_cpu: bool) -> None:
-        base: list[list[Any]] = [
+        base: list[list[object]] = [
             ["OVS_DP_ATTR_NAME", self.name],
             ["OVS_DP_ATTR_UPCALL_PID", self.upcall_pid],
         ]
@@ -185,7 +184,7 @@ class KernelDatapath(Datapath):
                     ],
                     NLM_F_CREATE | NLM_F_EXCL,
                 )
-                self.dp_ifindex = int(reply["dp_ifindex"])
+                self.dp_ifindex = int_field(reply, "dp_ifindex")
                 self.per_cpu = True
                 return
             except DatapathError as exc:
@@ -198,7 +197,7 @@ class KernelDatapath(Datapath):
             [*base, ["OVS_DP_ATTR_USER_FEATURES", A.OVS_DP_F_UNALIGNED]],
             NLM_F_CREATE | NLM_F_EXCL,
         )
-        self.dp_ifindex = int(reply["dp_ifindex"])
+        self.dp_ifindex = int_field(reply, "dp_ifindex")
 
     async def _set_per_cpu(self, features: int) -> None:
         pids = [self.upcall_pid] * (os.cpu_count() or 1)
@@ -250,34 +249,36 @@ class KernelDatapath(Datapath):
 
     # ports -------------------------------------------------------------------
 
-    def _port_info(self, msg: Any) -> PortInfo:
-        name = msg.get_attr("OVS_VPORT_ATTR_NAME")
-        vtype = msg.get_attr("OVS_VPORT_ATTR_TYPE")
-        port_no = msg.get_attr("OVS_VPORT_ATTR_PORT_NO")
+    def _port_info(self, msg: NlMsg) -> PortInfo:
+        name = get_attr(msg, "OVS_VPORT_ATTR_NAME")
+        vtype = get_attr(msg, "OVS_VPORT_ATTR_TYPE")
+        port_no = get_attr(msg, "OVS_VPORT_ATTR_PORT_NO")
         if not isinstance(name, str) or not isinstance(port_no, int):
             raise convert.DecodeError("vport message without name or port number")
-        ptype = self._tunnel_devices.get(name) or _VPORT_TYPES.get(vtype, PortType.NETDEV)
+        known = _VPORT_TYPES.get(vtype, PortType.NETDEV) if isinstance(vtype, int) else None
+        ptype = self._tunnel_devices.get(name) or known or PortType.NETDEV
         stats = PortStats()
-        s = msg.get_attr("OVS_VPORT_ATTR_STATS")
+        s = get_attr(msg, "OVS_VPORT_ATTR_STATS")
         if s is not None:
             stats = PortStats(
-                s["rx_packets"],
-                s["tx_packets"],
-                s["rx_bytes"],
-                s["tx_bytes"],
-                s["rx_dropped"],
-                s["tx_dropped"],
+                int_field(s, "rx_packets"),
+                int_field(s, "tx_packets"),
+                int_field(s, "rx_bytes"),
+                int_field(s, "tx_bytes"),
+                int_field(s, "rx_dropped"),
+                int_field(s, "tx_dropped"),
             )
         dst_port = None
-        opts = msg.get_attr("OVS_VPORT_ATTR_OPTIONS")
+        opts = get_attr(msg, "OVS_VPORT_ATTR_OPTIONS")
         if opts is not None:
-            dst_port = opts.get_attr("OVS_TUNNEL_ATTR_DST_PORT")
+            port = get_attr(opts, "OVS_TUNNEL_ATTR_DST_PORT")
+            dst_port = None if port is None else as_int(port)
         return PortInfo(port_no, name, ptype, stats, dst_port)
 
     async def _add_vport(
-        self, name: str, vtype: int, options: list[list[Any]] | None = None
+        self, name: str, vtype: int, options: list[list[object]] | None = None
     ) -> PortInfo:
-        attrs: list[list[Any]] = [
+        attrs: list[list[object]] = [
             ["OVS_VPORT_ATTR_NAME", name],
             ["OVS_VPORT_ATTR_TYPE", vtype],
             ["OVS_VPORT_ATTR_UPCALL_PID", [self.upcall_pid]],
@@ -338,12 +339,14 @@ class KernelDatapath(Datapath):
         return sorted(ports, key=lambda p: p.port_no)
 
     async def remove_port(self, port_no: int) -> None:
-        (reply,) = await self._vport.request(
+        replies = await self._vport.request(
             A.OVS_CMD_DEL, self.dp_ifindex, [["OVS_VPORT_ATTR_PORT_NO", port_no]]
-        ) or [None]
+        )
+        if len(replies) > 1:
+            raise ValueError(f"{len(replies)} replies to one vport delete")
         self._known_ports.discard(port_no)
-        name = reply.get_attr("OVS_VPORT_ATTR_NAME") if reply is not None else None
-        if name in self._tunnel_devices:
+        name = get_attr(replies[0], "OVS_VPORT_ATTR_NAME") if replies else None
+        if isinstance(name, str) and name in self._tunnel_devices:
             del self._tunnel_devices[name]
             await links.delete_device(name, self.netns)
 
@@ -368,7 +371,7 @@ class KernelDatapath(Datapath):
                 for mtype, raw in _messages(data):
                     if mtype != self._vport.family_id:
                         continue
-                    msg = A.ovs_vport_msg(raw)
+                    msg: NlMsg = A.ovs_vport_msg(raw)
                     msg.decode()
                     if msg["dp_ifindex"] != self.dp_ifindex:
                         continue
@@ -399,7 +402,7 @@ class KernelDatapath(Datapath):
     ) -> bytes:
         ufid = new_ufid() if ufid is None else ufid
         key_attrs, mask_attrs = convert.match_attrs(key, mask)
-        attrs: list[list[Any]] = [
+        attrs: list[list[object]] = [
             ["OVS_FLOW_ATTR_KEY", {"attrs": key_attrs}],
             ["OVS_FLOW_ATTR_MASK", {"attrs": mask_attrs}],
             ["OVS_FLOW_ATTR_ACTIONS", {"attrs": convert.action_attrs(actions, self.upcall_pid)}],
@@ -414,7 +417,7 @@ class KernelDatapath(Datapath):
         return ufid
 
     async def _ack_request(
-        self, family: Family, cmd: int, attrs: list[list[Any]], flags: int, what: str
+        self, family: Family, cmd: int, attrs: Sequence[Sequence[object]], flags: int, what: str
     ) -> None:
         """Pack with the fast packer and wait for the kernel's ACK (no reply message)."""
         if self._acks is None:
@@ -478,7 +481,7 @@ class KernelDatapath(Datapath):
         skb_mark: int = 0,
     ) -> None:
         check_execute_packet(packet)
-        attrs: list[list[Any]] = [
+        attrs: list[list[object]] = [
             ["OVS_PACKET_ATTR_PACKET", bytes(packet)],
             ["OVS_PACKET_ATTR_KEY", {"attrs": convert.metadata_attrs(in_port, skb_mark, tunnel)}],
             ["OVS_PACKET_ATTR_ACTIONS", {"attrs": convert.action_attrs(actions, self.upcall_pid)}],
@@ -536,10 +539,15 @@ class KernelDatapath(Datapath):
 
     async def stats(self) -> DatapathStats:
         (reply,) = await self._dp.request(A.OVS_CMD_GET, self.dp_ifindex, [])
-        s = reply.get_attr("OVS_DP_ATTR_STATS")
+        s = get_attr(reply, "OVS_DP_ATTR_STATS")
         if s is None:
             return DatapathStats()
-        return DatapathStats(s["n_hit"], s["n_missed"], s["n_lost"], s["n_flows"])
+        return DatapathStats(
+            int_field(s, "n_hit"),
+            int_field(s, "n_missed"),
+            int_field(s, "n_lost"),
+            int_field(s, "n_flows"),
+        )
 
 
 async def _events(

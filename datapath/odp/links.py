@@ -12,14 +12,15 @@ from pyroute2 import AsyncIPRoute
 
 from datapath.api import DatapathError
 from datapath.netns import in_netns
+from datapath.odp.nlmsg import RouteSocket
 
 NETLINK_ROUTE = 0
 
 
-async def _iproute(netns: str | None) -> AsyncIPRoute:
+async def _iproute(netns: str | None) -> RouteSocket:
     with in_netns(netns):
         raw = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
-    ipr = AsyncIPRoute(use_socket=raw)
+    ipr: RouteSocket = AsyncIPRoute(use_socket=raw)
     await ipr.setup_endpoint()
     await ipr.bind()
     return ipr

@@ -9,12 +9,47 @@ one declaration of every attribute.
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Protocol, cast
 
-_NLA = struct.Struct("=HH")
-_NLMSG = struct.Struct("=IHHII")
-_GENL = struct.Struct("=BBHi")  # genlmsghdr + struct ovs_header
+NETLINK_GENERIC = 16
+"""The generic netlink protocol number (linux/netlink.h)."""
+NLMSG_ERROR = 2
+"""nlmsghdr type of an error or ACK message (error code 0)."""
+NLMSG_HDR = struct.Struct("=IHHII")
+"""struct nlmsghdr: length, type, flags, seq, pid: declared here only."""
+NLMSG_ERRNO = struct.Struct("=i")
+"""The negative errno that opens an NLMSG_ERROR payload."""
+NLA_HDR = struct.Struct("=HH")
+"""struct nlattr: length, type."""
+OVS_GENL_HDR = struct.Struct("=BBHi")
+"""struct genlmsghdr (cmd, version, reserved) followed by struct ovs_header (dp_ifindex)."""
+OVS_MSG_MIN = NLMSG_HDR.size + OVS_GENL_HDR.size
+"""The shortest OVS message: its three headers."""
+
+_NLA = NLA_HDR
+_NLMSG = NLMSG_HDR
+_GENL = OVS_GENL_HDR
+
+
+def unpack_nlmsghdr(data: bytes, off: int = 0) -> tuple[int, int, int, int, int]:
+    """(length, type, flags, seq, pid) of the nlmsghdr at `off` of `data`."""
+    return cast("tuple[int, int, int, int, int]", NLMSG_HDR.unpack_from(data, off))
+
+
+def unpack_errno(data: bytes, off: int) -> int:
+    """The (negative) errno of the NLMSG_ERROR payload at `off`."""
+    code: int = NLMSG_ERRNO.unpack_from(data, off)[0]
+    return code
+
+
+class NlaClass(Protocol):
+    """A pyroute2 message or nla class as attrs.py declares it: an attribute table
+    (`nla_map` of (id, name, kind) rows) and/or struct `fields` ((name, format) pairs)."""
+
+    nla_map: Sequence[tuple[int, str, str]]
+    fields: Sequence[tuple[str, str]]
 
 _SCALARS = {
     "uint8": "=B",
@@ -28,20 +63,20 @@ _SCALARS = {
 
 
 @cache
-def _table(cls: Any) -> dict[str, tuple[int, str]]:
+def _table(cls: type) -> dict[str, tuple[int, str]]:
     table: dict[str, tuple[int, str]] = {}
-    for entry in cls.nla_map:
+    for entry in cast(NlaClass, cls).nla_map:
         attr_id, name, kind = entry[0], entry[1], entry[2]
         table[name] = (attr_id, kind)
     return table
 
 
 @cache
-def _fields(cls: Any) -> tuple[tuple[str, str], ...]:
-    return tuple(cls.fields)
+def _fields(cls: type) -> tuple[tuple[str, str], ...]:
+    return tuple(cast(NlaClass, cls).fields)
 
 
-def _pack_struct(cls: type, value: Any) -> bytes:
+def _pack_struct(cls: type, value: Mapping[str, object]) -> bytes:
     out = bytearray()
     for name, fmt in _fields(cls):
         if fmt.endswith("x"):
@@ -51,32 +86,38 @@ def _pack_struct(cls: type, value: Any) -> bytes:
     return bytes(out)
 
 
-def _pack_value(cls: type, kind: str, value: Any) -> bytes:
+def _nested(value: object) -> list[list[object]]:
+    """The [name, value] pairs of a nested attribute value ({"attrs": [...]})."""
+    return cast("Mapping[str, list[list[object]]]", value)["attrs"]
+
+
+def _pack_value(cls: type, kind: str, value: object) -> bytes:
     fmt = _SCALARS.get(kind)
     if fmt is not None:
         return struct.pack(fmt, value)
     if kind == "flag":
         return b""
     if kind == "cdata":
-        return bytes(value)
+        return bytes(cast(bytes, value))
     if kind == "asciiz":
         return str(value).encode() + b"\0"
     if kind == "array(uint32)":
-        return struct.pack(f"={len(value)}I", *value)
+        items = cast("Sequence[int]", value)
+        return struct.pack(f"={len(items)}I", *items)
     if kind == "recursive":
-        return pack_attrs(cls, value["attrs"])
-    sub = getattr(cls, kind)
+        return pack_attrs(cls, _nested(value))
+    sub: type = getattr(cls, kind)
     if getattr(sub, "nla_map", None):
-        return pack_attrs(sub, value["attrs"])
-    return _pack_struct(sub, value)
+        return pack_attrs(sub, _nested(value))
+    return _pack_struct(sub, cast("Mapping[str, object]", value))
 
 
-def pack_attrs(cls: type, attrs: list[list[Any]]) -> bytes:
+def pack_attrs(cls: type, attrs: Sequence[Sequence[object]]) -> bytes:
     """The netlink attribute stream of ``attrs`` ([name, value] pairs) per ``cls.nla_map``."""
     out = bytearray()
     table = _table(cls)
     for name, value in attrs:
-        attr_id, kind = table[name]
+        attr_id, kind = table[str(name)]
         payload = _pack_value(cls, kind, value)
         out += _NLA.pack(4 + len(payload), attr_id)
         out += payload
@@ -92,7 +133,7 @@ def pack_message(
     cmd: int,
     version: int,
     dp_ifindex: int,
-    attrs: list[list[Any]],
+    attrs: Sequence[Sequence[object]],
 ) -> bytes:
     """A whole OVS generic netlink request: nlmsghdr, genlmsghdr, ovs_header, attributes."""
     body = _GENL.pack(cmd, version, 0, dp_ifindex) + pack_attrs(cls, attrs)
