@@ -517,3 +517,46 @@ def test_check_history_picks_checkers_from_ops_and_combines() -> None:
     assert r["valid"] is False
     ok = check_history(H().add(0, 0.1, 1).ops)
     assert ok["valid"] == "unknown"
+
+
+HOST = st.sampled_from(["h1", "h2", "h3"])
+SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2, 20), st.floats(allow_nan=True),
+                   HOST, st.sampled_from(["alive", "dead", "suspect", "open", "broken", "ports"]))
+VALUE = st.recursive(
+    SCALAR,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.sampled_from(["src", "dst", "sent", "received", "vm", "count", "pairs",
+                             "reachable", "observer", "members", "agent", "kv", "digest",
+                             "objects", "kind", "id", "fields", "hosts", "blocked", "groups",
+                             "state", "bytes", "connected", "h1", "h2", "ports", "p1"]),
+            inner, max_size=6),
+    ),
+    max_leaves=12,
+)
+ANY_OPS = st.lists(
+    st.tuples(
+        st.floats(0, 60, allow_nan=False),
+        st.one_of(st.integers(0, 4), st.just("nemesis")),
+        st.sampled_from(["invoke", "ok", "fail", "info"]),
+        st.sampled_from(["add", "read", "create", "update", "delete", "digest", "ping",
+                         "stream", "cross-tenant", "expected", "members", "session", "state",
+                         "start-partition", "stop-partition", "start-kill", "stop-kill",
+                         "start-clock", "heal"]),
+        VALUE,
+    ),
+    max_size=50,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_OPS)
+def test_no_checker_crashes_on_random_histories(raw: list) -> None:
+    ops = [Op(t, p, typ, f, v) for t, p, typ, f, v in raw]
+    results = check_history(ops, ["set", "topology", "traffic", "membership", "sessions",
+                                  "convergence"])
+    for name, r in results["checkers"].items():
+        assert "error" not in r, (name, r["error"])
+        assert r["valid"] in (True, False, "unknown")
+    json.dumps(results, allow_nan=False)
