@@ -229,6 +229,10 @@ def _cell(v: Json) -> str:
         return " &middot; ".join(f"{html.escape(str(k))} <b>{_text(x)}</b>" for k, x in v.items())
     if isinstance(v, list) and all(_scalar(x) for x in v):
         return ", ".join(_text(x) for x in v[:200]) if v else "&mdash;"
+    if isinstance(v, list) and all(
+        isinstance(x, Mapping) and all(_scalar(y) for y in x.values()) for x in v
+    ):
+        v = {str(i + 1): x for i, x in enumerate(v[:200])}  # rows of a table, numbered
     if isinstance(v, Mapping) and all(
         isinstance(x, Mapping) and all(_scalar(y) for y in x.values()) for x in v.values()
     ):

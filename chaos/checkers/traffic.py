@@ -89,6 +89,19 @@ def _by_fault(samples: list[Sample], faults: Faults) -> dict[str, Json]:
     return {k: _loss(a[0], a[1]) for k, a in sorted(acc.items())}
 
 
+def _by_window(samples: list[Sample], faults: Faults) -> list[Json]:
+    """Loss of the samples that overlap each fault window, one entry per window."""
+    out: list[Json] = []
+    for w in faults.windows:
+        hit = [s for s in samples if w.overlaps(s.start, s.end)]
+        sent, got = sum(s.sent for s in hit), sum(s.received for s in hit)
+        out.append({"fault": w.kind, "start": round(w.start, 3),
+                    "end": round(w.end, 3) if w.end != float("inf") else None,
+                    "sent": sent, "received": got,
+                    "loss": round(1 - got / sent, 4) if sent else None})
+    return out
+
+
 def check(ops: Sequence[Op]) -> dict[str, Json]:
     faults = faults_of(ops)
     samples, bad = ping_samples(ops)
@@ -160,6 +173,7 @@ def check(ops: Sequence[Op]) -> dict[str, Json]:
         "loss": _loss(sum(s.sent for s in considered), sum(s.received for s in considered)),
         "loss_per_pair": per_pair,
         "loss_per_fault": _by_fault(considered, faults),
+        "loss_per_window": _by_window(considered, faults),
         "streams": streams,
     }
 

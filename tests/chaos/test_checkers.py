@@ -363,6 +363,8 @@ def test_traffic_healed_and_isolated_is_valid_with_loss_per_fault() -> None:
     assert r["loss_per_fault"]["none"]["loss"] == 0.0
     assert r["loss"] == {"sent": 60, "received": 40, "loss": round(1 / 3, 4)}
     assert r["loss_per_pair"]["a->b"]["sent"] == 30
+    assert r["loss_per_window"] == [{"fault": "partition:halves", "start": 1, "end": 5,
+                                     "sent": 20, "received": 0, "loss": 1.0}]
 
 
 def test_traffic_cross_tenant_packet_invalidates() -> None:
