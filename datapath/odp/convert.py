@@ -47,14 +47,16 @@ from datapath.flow.key import (
     VlanKey,
 )
 from datapath.flow.mask import FlowMask
+from datapath.odp.nlmsg import DecodeError as DecodeError  # raised by the decoders here
+from datapath.odp.nlmsg import as_bytes_int as _bytes_int
+from datapath.odp.nlmsg import as_dict
+from datapath.odp.nlmsg import as_int as _int
+from datapath.odp.nlmsg import attr_items as _items
+from datapath.odp.nlmsg import field as _get
 from datapath.odp.rules import KernelRuleError, normalize_mask
 
 Attrs = list[list[Any]]
 VLAN_CFI = 0x1000
-
-
-class DecodeError(ValueError):
-    """A netlink message or attribute that does not decode to our values."""
 
 
 def _mac(value: int) -> bytes:
@@ -314,33 +316,7 @@ def action_attrs(actions: Sequence[Action], upcall_pid: int) -> Attrs:
 # -- attributes -> values -----------------------------------------------------------
 
 
-def _items(obj: Any) -> list[tuple[str, Any]]:
-    try:
-        return [(str(a[0]), a[1]) for a in obj["attrs"]]
-    except (KeyError, TypeError, IndexError) as exc:
-        raise DecodeError(f"not a nested attribute set: {exc}") from exc
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DecodeError(f"expected an integer, got {type(value).__name__}")
-    return value
-
-
-def _bytes_int(value: Any, size: int) -> int:
-    if not isinstance(value, (bytes, bytearray)) or len(value) != size:
-        raise DecodeError(f"expected {size} bytes")
-    return int.from_bytes(value, "big")
-
-
-def _get(d: Any, name: str) -> Any:
-    try:
-        return d[name]
-    except (KeyError, TypeError) as exc:
-        raise DecodeError(f"missing field {name}") from exc
-
-
-def decode_tunnel(obj: Any) -> TunnelKey:
+def decode_tunnel(obj: object) -> TunnelKey:
     """A TunnelKey from a decoded OVS_KEY_ATTR_TUNNEL."""
     v: dict[str, int] = {}
     flags = 0
@@ -366,7 +342,7 @@ def decode_tunnel(obj: Any) -> TunnelKey:
     )
 
 
-def decode_header(name: str, value: Any) -> Header:
+def decode_header(name: str, value: object) -> Header:
     """One header value from a decoded OVS_KEY_ATTR_x (struct-typed attributes only)."""
     g = _get
     if name == "OVS_KEY_ATTR_ETHERNET":
@@ -419,7 +395,7 @@ _FIELD = {
 }
 
 
-def _collect(obj: Any, out: dict[str, Any], is_mask: bool) -> None:
+def _collect(obj: object, out: dict[str, Any], is_mask: bool) -> None:
     for name, value in _items(obj):
         if name in _FIELD:
             out[_FIELD[name]] = decode_header(name, value)
@@ -443,7 +419,7 @@ def _collect(obj: Any, out: dict[str, Any], is_mask: bool) -> None:
         # other attributes (recirc id, dp hash, conntrack, ND...) are not part of our keys
 
 
-def decode_key(obj: Any) -> FlowKey:
+def decode_key(obj: object) -> FlowKey:
     """A FlowKey from a decoded OVS_FLOW_ATTR_KEY / OVS_PACKET_ATTR_KEY."""
     out: dict[str, Any] = {}
     _collect(obj, out, False)
@@ -455,7 +431,7 @@ def decode_key(obj: Any) -> FlowKey:
     return FlowKey(**out)
 
 
-def decode_mask(obj: Any) -> FlowMask:
+def decode_mask(obj: object) -> FlowMask:
     """A FlowMask from a decoded OVS_FLOW_ATTR_MASK; all-zero header masks become None."""
     out: dict[str, Any] = {}
     _collect(obj, out, True)
@@ -466,7 +442,7 @@ def decode_mask(obj: Any) -> FlowMask:
     return FlowMask(**out)
 
 
-def decode_actions(obj: Any) -> tuple[Action, ...]:
+def decode_actions(obj: object) -> tuple[Action, ...]:
     """Our actions from a decoded OVS_FLOW_ATTR_ACTIONS (empty: drop)."""
     actions: list[Action] = []
     for name, value in _items(obj):
@@ -483,8 +459,9 @@ def decode_actions(obj: Any) -> tuple[Action, ...]:
             if len(items) != 1:
                 raise DecodeError("set_masked must carry one attribute")
             hname, hvalue = items[0]
-            plain = {k: v for k, v in dict(hvalue).items() if not k.endswith("_mask")}
-            masks = {k[: -len("_mask")]: v for k, v in dict(hvalue).items() if k.endswith("_mask")}
+            both = as_dict(hvalue)
+            plain = {k: v for k, v in both.items() if not k.endswith("_mask")}
+            masks = {k[: -len("_mask")]: v for k, v in both.items() if k.endswith("_mask")}
             actions.append(SetMasked(decode_header(hname, plain), decode_header(hname, masks)))
         elif name == "OVS_ACTION_ATTR_PUSH_VLAN":
             tci = _int(_get(value, "vlan_tci"))
@@ -494,6 +471,8 @@ def decode_actions(obj: Any) -> tuple[Action, ...]:
         elif name == "OVS_ACTION_ATTR_USERSPACE":
             fields = dict(_items(value))
             data = fields.get("OVS_USERSPACE_ATTR_USERDATA", b"")
+            if not isinstance(data, bytes | bytearray):
+                raise DecodeError("userspace userdata is not bytes")
             pid = fields.get("OVS_USERSPACE_ATTR_PID")
             actions.append(Userspace(bytes(data), None if pid is None else _int(pid)))
         elif name == "OVS_ACTION_ATTR_DROP":

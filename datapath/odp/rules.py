@@ -12,19 +12,18 @@ Widening a mask this way only makes the match stricter where the caller already 
 from __future__ import annotations
 
 import dataclasses
+import errno
 
 from datapath.api import DatapathError
 from datapath.flow.key import FlowKey, Ipv4Key, Ipv6Key
 from datapath.flow.mask import FlowMask
-
-EINVAL = 22
 
 
 class KernelRuleError(DatapathError):
     """A match or action list the kernel datapath cannot express."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, EINVAL)
+        super().__init__(message, errno.EINVAL)
 
 
 def normalize_mask(key: FlowKey, mask: FlowMask) -> FlowMask:

@@ -7,6 +7,7 @@ as Open vSwitch's dpcls does, and remembers the answer per exact flat key.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from operator import and_
@@ -16,9 +17,6 @@ from datapath.flow.actions import Action, Drop, Output, SetTunnel
 from datapath.flow.flat import L_VLAN, Flat, flatten
 from datapath.flow.key import FlowKey, TunnelKey
 from datapath.flow.mask import FlowMask
-
-EEXIST = 17
-ENOENT = 2
 
 
 @dataclass(slots=True)
@@ -101,7 +99,7 @@ class FlowTable:
         masked = tuple(map(and_, flatten(key), flat_mask))
         old = self._tables.get(flat_mask, {}).get(masked)
         if not replace and (ufid in self._by_ufid or old is not None):
-            raise DatapathError("a flow with this UFID or match exists", EEXIST)
+            raise DatapathError("a flow with this UFID or match exists", errno.EEXIST)
         if ufid in self._by_ufid:
             self.delete(ufid)
         if old is not None and old.ufid in self._by_ufid:
@@ -116,7 +114,7 @@ class FlowTable:
     def delete(self, ufid: bytes) -> Entry:
         entry = self._by_ufid.pop(ufid, None)
         if entry is None:
-            raise DatapathError("no flow with this UFID", ENOENT)
+            raise DatapathError("no flow with this UFID", errno.ENOENT)
         table = self._tables[entry.flat_mask]
         if table.get(entry.masked) is entry:
             del table[entry.masked]

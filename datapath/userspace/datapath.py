@@ -8,6 +8,7 @@ actions become upcalls on a bounded queue; when it is full the upcall is counted
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -39,9 +40,6 @@ from datapath.userspace.ports import NetdevPort, Port, TapPort, VxlanPort
 
 log = logging.getLogger(__name__)
 
-ENODEV = 19
-EBUSY = 16
-EOPNOTSUPP = 95
 BUDGET = 64  # frames read from one port per wake-up
 
 
@@ -91,7 +89,7 @@ class UserspaceDatapath(Datapath):
 
     def _check_name(self, name: str) -> None:
         if any(p.name == name for p in self._ports.values()):
-            raise DatapathError(f"port {name} exists", EBUSY)
+            raise DatapathError(f"port {name} exists", errno.EBUSY)
 
     async def add_netdev_port(self, ifname: str) -> PortInfo:
         self._check_name(ifname)
@@ -105,7 +103,7 @@ class UserspaceDatapath(Datapath):
         self, name: str, type: PortType = PortType.VXLAN, dst_port: int = 4789
     ) -> PortInfo:
         if type is not PortType.VXLAN:
-            raise DatapathError(f"userspace datapath has no {type.value} tunnels", EOPNOTSUPP)
+            raise DatapathError(f"userspace datapath has no {type.value} tunnels", errno.EOPNOTSUPP)
         self._check_name(name)
         return self._attach(lambda no: VxlanPort(no, name, dst_port))
 
@@ -115,7 +113,7 @@ class UserspaceDatapath(Datapath):
     async def remove_port(self, port_no: int) -> None:
         port = self._ports.pop(port_no, None)
         if port is None:
-            raise DatapathError(f"no port {port_no}", ENODEV)
+            raise DatapathError(f"no port {port_no}", errno.ENODEV)
         self._loop.remove_reader(port.fileno())
         info = port.info()
         port.close()
@@ -218,7 +216,7 @@ class UserspaceDatapath(Datapath):
         validate(actions)
         for a in actions:
             if isinstance(a, Output) and a.port not in self._ports:
-                raise DatapathError(f"no port {a.port}", ENODEV)
+                raise DatapathError(f"no port {a.port}", errno.ENODEV)
         self._emit(execute(packet, actions, tunnel), in_port)
 
     def upcalls(self) -> AsyncIterator[Upcall]:

@@ -6,6 +6,7 @@ settable headers is the kernel's: Ethernet, IPv4, IPv6, TCP, UDP, tunnel (and sk
 
 from __future__ import annotations
 
+import errno
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -54,11 +55,11 @@ def validate(actions: Sequence[Action]) -> None:
     for action in actions:
         if isinstance(action, (SetField, SetMasked)):
             if not isinstance(action.header, SETTABLE):
-                raise DatapathError(f"cannot set {type(action.header).__name__}", 22)
+                raise DatapathError(f"cannot set {type(action.header).__name__}", errno.EINVAL)
             if isinstance(action.header, Ipv4Key):
                 _check_ip_immutable(action)
         elif isinstance(action, Drop) and len(actions) > 1:
-            raise DatapathError("drop must be the only action", 22)
+            raise DatapathError("drop must be the only action", errno.EINVAL)
 
 
 def _check_ip_immutable(action: SetField | SetMasked) -> None:
@@ -68,7 +69,7 @@ def _check_ip_immutable(action: SetField | SetMasked) -> None:
         m = action.mask
         assert isinstance(m, Ipv4Key)
         if m.proto or m.frag:
-            raise DatapathError("set_masked may not change ip proto or frag", 22)
+            raise DatapathError("set_masked may not change ip proto or frag", errno.EINVAL)
 
 
 def _merge(old: Header, new: Header, mask: Header | None) -> Header:
