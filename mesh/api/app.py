@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from mesh.api import kv, members, metrics
+import mesh.api.kv as kv
+import mesh.api.members as members
+import mesh.api.metrics as metrics
 from mesh.api.auth import bearer_middleware
 from mesh.api.errors import error_middleware
 from mesh.api.state import STATE, ApiState
