@@ -12,7 +12,6 @@ import heapq
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from mesh.address import Address
 from mesh.config import MeshConfig
@@ -21,7 +20,34 @@ from mesh.member import MemberMeta
 from mesh.node import MeshNode
 from mesh.outputs import OpenStream, Output, SendDatagram
 
-_TICK, _DGRAM, _REQ, _RESP = 0, 1, 2, 3
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    addr: Address
+
+
+@dataclass(frozen=True, slots=True)
+class _Datagram:
+    src: Address
+    dst: Address
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    src: Address
+    out: OpenStream
+
+
+@dataclass(frozen=True, slots=True)
+class _Response:
+    src: Address
+    stream_id: int
+    reply: bytes | None
+
+
+_Event = _Tick | _Datagram | _Request | _Response
+"""One scheduled delivery: a due tick, a datagram, a stream request or its reply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +72,7 @@ class SimNetwork:
         self.nodes: dict[Address, MeshNode] = {}
         self.down: set[Address] = set()
         self._group: dict[Address, int] = {}
-        self._heap: list[tuple[float, int, int, Any]] = []
+        self._heap: list[tuple[float, int, _Event]] = []
         self._seq = 0
         self._scheduled: dict[Address, float] = {}
         self.delivered = 0
@@ -93,9 +119,9 @@ class SimNetwork:
 
     # ---- driving ------------------------------------------------------------------------------
 
-    def _push(self, when: float, kind: int, data: Any) -> None:
+    def _push(self, when: float, event: _Event) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, kind, data))
+        heapq.heappush(self._heap, (when, self._seq, event))
 
     def _reschedule(self, addr: Address, deadline: float | None = None) -> None:
         if addr in self.down or addr not in self.nodes:
@@ -106,7 +132,7 @@ class SimNetwork:
         current = self._scheduled.get(addr)
         if current is None or when < current:
             self._scheduled[addr] = when
-            self._push(when, _TICK, addr)
+            self._push(when, _Tick(addr))
 
     def inject(self, src: Address, outputs: Sequence[Output]) -> None:
         """Deliver outputs produced outside the loop (join, leave, writes)."""
@@ -127,24 +153,24 @@ class SimNetwork:
                         self.dropped += 1
                         continue
                     delay = link.latency + rng.random() * link.jitter
-                    self._push(self.now + delay, _DGRAM, (src, out.dst, out.payload))
+                    self._push(self.now + delay, _Datagram(src, out.dst, out.payload))
             elif isinstance(out, OpenStream):
                 if self.reachable(src, out.dst):
                     delay = link.latency + rng.random() * link.jitter
-                    self._push(self.now + delay, _REQ, (src, out))
+                    self._push(self.now + delay, _Request(src, out))
                 else:
-                    self._push(self.now + link.stream_timeout, _RESP, (src, out.stream_id, None))
+                    self._push(self.now + link.stream_timeout, _Response(src, out.stream_id, None))
 
     def step(self) -> bool:
         """Process one event; False when nothing is left."""
         while self._heap:
-            when, _, kind, data = heapq.heappop(self._heap)
-            if kind == _TICK and self._scheduled.get(data) != when:
+            when, _, event = heapq.heappop(self._heap)
+            if isinstance(event, _Tick) and self._scheduled.get(event.addr) != when:
                 continue  # superseded
             self.now = max(self.now, when)
             self.events_processed += 1
-            if kind == _TICK:
-                addr = data
+            if isinstance(event, _Tick):
+                addr = event.addr
                 del self._scheduled[addr]
                 node = self.nodes[addr]
                 self._emit(addr, node.tick(self.now))
@@ -159,31 +185,32 @@ class SimNetwork:
                 else:
                     self._spins = 0
                 self._reschedule(addr, deadline)
-            elif kind == _DGRAM:
-                src, dst, payload = data
+            elif isinstance(event, _Datagram):
+                src, dst, payload = event.src, event.dst, event.payload
                 if not self.reachable(src, dst):
                     self.dropped += 1
                     return True
                 self.delivered += 1
                 self._emit(dst, self.nodes[dst].receive_datagram(self.now, src, payload))
                 self._reschedule(dst)
-            elif kind == _REQ:
-                src, req = data
+            elif isinstance(event, _Request):
+                src, req = event.src, event.out
                 if not self.reachable(src, req.dst):
                     self._push(
-                        self.now + self.link.stream_timeout, _RESP, (src, req.stream_id, None)
+                        self.now + self.link.stream_timeout, _Response(src, req.stream_id, None)
                     )
                     return True
                 reply = self.nodes[req.dst].handle_stream_request(self.now, src, req.request)
                 self._reschedule(req.dst)
                 delay = self.link.latency + self.rng.random() * self.link.jitter
                 ok = self.reachable(req.dst, src)
-                self._push(self.now + delay, _RESP, (src, req.stream_id, reply if ok else None))
+                self._push(self.now + delay, _Response(src, req.stream_id, reply if ok else None))
             else:
-                src, sid, reply = data
+                src = event.src
                 if src in self.down or src not in self.nodes:
                     return True
-                self._emit(src, self.nodes[src].handle_stream_response(self.now, sid, reply))
+                node = self.nodes[src]
+                self._emit(src, node.handle_stream_response(self.now, event.stream_id, event.reply))
                 self._reschedule(src)
             return True
         return False
