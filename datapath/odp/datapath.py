@@ -40,14 +40,18 @@ from datapath.odp import convert, decode, links, wire
 from datapath.odp.channel import AckChannel
 from datapath.odp.family import Family
 from datapath.odp.nlmsg import NlMsg, as_int, get_attr, int_field
-from datapath.odp.wire import NETLINK_GENERIC, NLMSG_HDR, unpack_nlmsghdr
+from datapath.odp.wire import (
+    NETLINK_GENERIC,
+    NLM_F_ACK,
+    NLM_F_CREATE,
+    NLM_F_EXCL,
+    NLM_F_REQUEST,
+    NLMSG_HDR,
+    unpack_nlmsghdr,
+)
 
 log = logging.getLogger(__name__)
 
-NLM_F_REQUEST = 0x1
-NLM_F_ACK = 0x4
-NLM_F_CREATE = 0x400
-NLM_F_EXCL = 0x200
 SOL_NETLINK = 270
 NETLINK_ADD_MEMBERSHIP = 1
 RCVBUF = 8 << 20

@@ -8,14 +8,13 @@ import logging
 import socket
 from collections.abc import Mapping, Sequence
 
-from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_REQUEST
 from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.generic import AsyncGenericNetlinkSocket
 
 from datapath.api import DatapathError
 from datapath.netns import in_netns
 from datapath.odp.nlmsg import GenlSocket, NlMsg, field
-from datapath.odp.wire import NETLINK_GENERIC
+from datapath.odp.wire import NETLINK_GENERIC, NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_REQUEST
 
 log = logging.getLogger(__name__)
 

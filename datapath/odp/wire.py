@@ -17,6 +17,13 @@ NETLINK_GENERIC = 16
 """The generic netlink protocol number (linux/netlink.h)."""
 NLMSG_ERROR = 2
 """nlmsghdr type of an error or ACK message (error code 0)."""
+# nlmsghdr flags (linux/netlink.h)
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLM_F_ECHO = 0x8
+NLM_F_DUMP = 0x300
+NLM_F_EXCL = 0x200
+NLM_F_CREATE = 0x400
 NLMSG_HDR = struct.Struct("=IHHII")
 """struct nlmsghdr: length, type, flags, seq, pid: declared here only."""
 NLMSG_ERRNO = struct.Struct("=i")

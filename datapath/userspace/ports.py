@@ -8,6 +8,7 @@ import fcntl
 import os
 import socket
 import struct
+from typing import cast
 
 from datapath.api import PortInfo, PortStats, PortType
 from datapath.flow.addr import ip4_str
@@ -24,6 +25,8 @@ TP_STATUS_CSUMNOTREADY = 0x08
 TP_STATUS_VLAN_VALID = 0x10
 TP_STATUS_VLAN_TPID_VALID = 0x40
 _AUX = struct.Struct("=IIIHHHH")
+_AuxData = tuple[int, int, int, int, int, int, int]
+"""struct tpacket_auxdata: status, len, snaplen, mac, net, vlan_tci, vlan_tpid."""
 _AUX_SPACE = socket.CMSG_SPACE(_AUX.size)
 
 TUNSETIFF = 0x400454CA
@@ -118,7 +121,7 @@ class NetdevPort(Port):
                 continue
             for level, kind, value in anc:
                 if level == SOL_PACKET and kind == PACKET_AUXDATA and len(value) >= _AUX.size:
-                    status, _l, _s, _m, _n, tci, tpid = _AUX.unpack_from(value)
+                    status, _l, _s, _m, _n, tci, tpid = cast(_AuxData, _AUX.unpack_from(value))
                     if status & TP_STATUS_VLAN_VALID:
                         if not status & TP_STATUS_VLAN_TPID_VALID:
                             tpid = 0x8100
@@ -236,7 +239,7 @@ class VxlanPort(Port):
                 if level != socket.IPPROTO_IP:
                     continue
                 if kind == IP_PKTINFO:
-                    local = int.from_bytes(_PKTINFO.unpack_from(value)[2], "big")
+                    local = int.from_bytes(cast(bytes, _PKTINFO.unpack_from(value)[2]), "big")
                 elif kind == IP_TTL_CMSG:
                     ttl = int.from_bytes(value[:4], "little")
                 elif kind == IP_TOS_CMSG:
