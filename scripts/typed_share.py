@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{pkg.package:<10} {pkg.share:6.2f}%  ({pkg.anys} Any of {pkg.exprs}){goal_s}")
         for m in pkg.worst(args.worst):
             print(f"    {m.module:<40} {m.share:6.2f}%  {m.anys:5d} Any of {m.exprs}")
-        if goal is not None and pkg.share < goal:
+        if goal is not None and not pkg.exprs:
+            failed.append(f"{pkg.package} has no modules in the report")
+        elif goal is not None and pkg.share < goal:
             failed.append(f"{pkg.package} {pkg.share:.2f}% < {goal:.1f}%")
     if failed:
         print("typed_share: below goal: " + "; ".join(failed), file=sys.stderr)
