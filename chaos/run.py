@@ -43,6 +43,8 @@ WORKLOADS = ("set", "topology", "traffic", "membership", "convergence")
 NOT_BUILT = {"sessions": "the sessions workload needs SNAT, which is not built yet"}
 READY_TIMEOUT = 90.0
 """Seconds for every agent to answer and see all others alive at the start (loaded box)."""
+SETTLE_TIMEOUT = 30.0
+"""Seconds the final reads wait for the agents to agree after the last writes."""
 SAMPLE_EVERY = 5.0
 """Seconds between two memory samples of the run's processes."""
 
@@ -68,6 +70,7 @@ class Figures:
     run_seconds: float = 0.0
     kill_after_ack_ms: list[float] = field(default_factory=list)
     cross_tenant_samples: dict[str, list[str]] = field(default_factory=dict)
+    settled: bool | None = None
 
     def to_value(self) -> dict[str, Json]:
         return {
@@ -80,6 +83,7 @@ class Figures:
             "run_seconds": round(self.run_seconds, 1),
             "kill_after_ack_ms": [round(x, 3) for x in self.kill_after_ack_ms],
             "cross_tenant_samples": {k: list(v) for k, v in self.cross_tenant_samples.items()},
+            "agreed_before_final_reads": self.settled,
         }
 
 
@@ -247,6 +251,10 @@ async def _run(cluster: Cluster, plan: dict[str, Any], figures: Figures) -> None
             await asyncio.sleep(delay)
         ctx.stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if convergence is not None:
+            await convergence.close()
+        settle = convergence or Convergence(ctx, topology=topo is not None, record=False)
+        figures.settled = await settle.settle(SETTLE_TIMEOUT)
         if sets is not None:
             await sets.final()
         if topo is not None:

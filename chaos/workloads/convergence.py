@@ -22,9 +22,10 @@ def digest(value: Json) -> str:
 class Convergence:
     name = "convergence"
 
-    def __init__(self, ctx: Context, topology: bool) -> None:
+    def __init__(self, ctx: Context, topology: bool, record: bool = True) -> None:
         self.ctx = ctx
         self.topology = topology
+        self.record = record
         self._task: asyncio.Task[None] | None = None
         self._process = {h: ctx.process() for h in ctx.hosts}
 
@@ -64,8 +65,21 @@ class Convergence:
                     return None
                 objs[kind] = {str(o["id"]): o for o in ans.body if isinstance(o, dict)}
             value["topology"] = topology_digest(objs)
-        self.ctx.recorder.op(self._process[host], OK, STATE, value, node=host)
+        if self.record:
+            self.ctx.recorder.op(self._process[host], OK, STATE, value, node=host)
         return (str(value["kv"]), str(value["members"]), str(value.get("topology", "")))
+
+    async def settle(self, timeout: float) -> bool:
+        """After the workloads stopped: read until every agent agrees (or `timeout`), so
+        the final reads do not race the last writes' gossip. True if they agreed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            got = await asyncio.gather(*(self._one(h) for h in self.ctx.hosts))
+            if all(g is not None for g in got) and len(set(got)) == 1:
+                return True
+            await asyncio.sleep(EVERY)
+        return False
 
     async def close(self) -> None:
         if self._task is not None:
