@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-crdt test test-unit test-kernel bench bench-kernel lint typecheck clean system docs
+.PHONY: chaos demo demo-crdt test test-unit test-kernel bench bench-kernel lint typecheck clean system docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || (scripts/setup-system.sh base && $(PY) -m venv $(VENV))
@@ -15,12 +15,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 system:
-	scripts/setup-system.sh zookeeper netns vm
+	scripts/setup-system.sh zookeeper netns vm chaos
 
 # The main job: three namespaced hosts with meshd agents, two tenants' VMs, real pings and TCP.
 demo: $(STAMP)
 	scripts/setup-system.sh netns
 	$(BIN)/meshd demo
+
+# The chaos suite's long mixed run: 5 hosts, every nemesis (ZooKeeper leader kill included),
+# every workload, 10 minutes; writes chaos-out/results.json and chaos-out/report.html.
+CHAOS_SEED ?= 1
+chaos: $(STAMP)
+	scripts/setup-system.sh netns zookeeper chaos
+	$(BIN)/pip install -q -e '.[chaos]'
+	$(BIN)/meshchaos run --hosts 5 --time-limit 600 --nemesis all --workload all --zookeeper \
+		--seed $(CHAOS_SEED) --out chaos-out
 
 # The CRDT-only placeholder of the first milestone, still a useful smoke test.
 demo-crdt: $(STAMP)

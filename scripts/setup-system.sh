@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages a make target needs, only those missing (idempotent).
-# Usage: scripts/setup-system.sh GROUP...   groups: base zookeeper netns vm
+# Usage: scripts/setup-system.sh GROUP...   groups: base zookeeper netns vm chaos
 set -euo pipefail
 
 declare -A GROUPS_PKGS=(
@@ -8,6 +8,7 @@ declare -A GROUPS_PKGS=(
   [zookeeper]="zookeeper default-jre-headless"
   [netns]="iproute2 nftables iputils-ping netcat-openbsd"
   [vm]="qemu-system-x86 linux-image-amd64 busybox-static openvswitch-switch"
+  [chaos]="faketime"
 )
 
 want=()
