@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import cast
 
 import msgpack
 
 from mesh.errors import AuthError, MessageError
 from mesh.keyring import OVERHEAD, Keyring
-from mesh.messages import MESSAGE_TYPES, Delta, Message, StateChunk
+from mesh.messages import MESSAGE_TYPES, Delta, Message, MessageClass, StateChunk
 
 VERSION = 1
 FLAG_SEALED = 0x01
@@ -26,38 +26,48 @@ MAX_ITEMS = 100_000
 
 def envelope_overhead(sender: str, keyring: Keyring | None) -> int:
     """Bytes an envelope adds around its message items (upper bound)."""
-    fixed = HEADER_SIZE + 1 + len(msgpack.packb(sender)) + 9 + 5
+    fixed = HEADER_SIZE + 1 + len(_pack(sender)) + 9 + 5
     return fixed + (OVERHEAD if keyring is not None else 0)
 
 
 # ---- encoding -------------------------------------------------------------------------
 
 
-def _enc_field(kind: str, value: Any) -> Any:
+def _pack(obj: object) -> bytes:
+    out: bytes = msgpack.packb(obj, use_bin_type=True)
+    return out
+
+
+Addr = tuple[str, int]
+
+
+def _enc_field(kind: str, value: object) -> object:
+    # `kind` is the field's declaration in mesh/messages.py, so the casts say what it holds
     if kind in ("addr", "addr?"):
-        return None if value is None else [value[0], value[1]]
+        addr = cast("Addr | None", value)
+        return None if addr is None else [addr[0], addr[1]]
     if kind == "float":
-        return float(value)
+        return float(cast(float, value))
     if kind == "members":
         return [
             [h, [g[0], g[1]], u, None if a is None else [a[0], a[1]], s, i]
-            for (h, g, u, a, s, i) in value
+            for (h, g, u, a, s, i) in cast("list[MemberRecord]", value)
         ]
     if kind == "deltas":
-        return [_fields(d) for d in value]
+        return [_fields(d) for d in cast("list[Delta]", value)]
     if kind == "chunks":
-        return [_fields(c) for c in value]
+        return [_fields(c) for c in cast("list[StateChunk]", value)]
     return value
 
 
-def _fields(msg: Any) -> list[Any]:
-    return [_enc_field(k, getattr(msg, n)) for k, n in zip(msg.FIELDS, msg.__slots__, strict=True)]
+def _fields(msg: Message) -> list[object]:
+    names: tuple[str, ...] = msg.__slots__
+    return [_enc_field(k, getattr(msg, n)) for k, n in zip(msg.FIELDS, names, strict=True)]
 
 
 def encode_message(msg: Message) -> bytes:
     """One message as msgpack bytes (an item of an envelope)."""
-    out: bytes = msgpack.packb([msg.CODE, *_fields(msg)], use_bin_type=True)
-    return out
+    return _pack([msg.CODE, *_fields(msg)])
 
 
 def _array_header(n: int) -> bytes:
@@ -75,8 +85,8 @@ def encode_envelope(
     body = b"".join(
         (
             b"\x93",
-            msgpack.packb(sender),
-            msgpack.packb(float(ts)),
+            _pack(sender),
+            _pack(float(ts)),
             _array_header(len(items)),
             *items,
         )
@@ -89,63 +99,80 @@ def encode_envelope(
 # ---- decoding -------------------------------------------------------------------------
 
 
-def _int(v: Any) -> int:
+def _int(v: object) -> int:
     if type(v) is not int or v < 0 or v >= 1 << 63:
         raise MessageError("expected a non-negative int")
     return v
 
 
-def _str(v: Any) -> str:
+def _str(v: object) -> str:
     if type(v) is not str:
         raise MessageError("expected a str")
     return v
 
 
-def _float(v: Any) -> float:
-    if type(v) not in (float, int) or not math.isfinite(v):
+def _float(v: object) -> float:
+    if not (type(v) is float or type(v) is int) or not math.isfinite(v):
         raise MessageError("expected a finite float")
     return float(v)
 
 
-def _bool(v: Any) -> bool:
+def _bool(v: object) -> bool:
     if type(v) is not bool:
         raise MessageError("expected a bool")
     return v
 
 
-def _bytes(v: Any) -> bytes:
+def _bytes(v: object) -> bytes:
     if type(v) is not bytes:
         raise MessageError("expected bytes")
     return v
 
 
-def _addr(v: Any) -> tuple[str, int]:
+def _pair(v: object) -> list[object]:
     if type(v) is not list or len(v) != 2:
         raise MessageError("expected an address")
-    port = _int(v[1])
+    out: list[object] = v
+    return out
+
+
+def _addr(v: object) -> tuple[str, int]:
+    host, port_raw = _pair(v)
+    port = _int(port_raw)
     if port > 65535:
         raise MessageError("port out of range")
-    return (_str(v[0]), port)
+    return (_str(host), port)
 
 
-def _addr_opt(v: Any) -> tuple[str, int] | None:
+def _addr_opt(v: object) -> tuple[str, int] | None:
     return None if v is None else _addr(v)
 
 
-def _list(v: Any) -> list[Any]:
+def _list(v: object) -> list[object]:
     if type(v) is not list or len(v) > MAX_ITEMS:
         raise MessageError("expected a bounded list")
-    return v
+    out: list[object] = v
+    return out
+
+
+def _map(v: object, what: str) -> dict[object, object]:
+    if type(v) is not dict or len(v) > MAX_ITEMS:
+        raise MessageError(f"expected {what}")
+    out: dict[object, object] = v
+    return out
 
 
 _STATES = ("alive", "suspect", "dead", "left")
 
+MemberRecord = tuple[str, tuple[str, int], str, tuple[str, int] | None, str, int]
 
-def _members(v: Any) -> list[Any]:
-    out = []
-    for m in _list(v):
-        if type(m) is not list or len(m) != 6:
+
+def _members(v: object) -> list[MemberRecord]:
+    out: list[MemberRecord] = []
+    for item in _list(v):
+        if type(item) is not list or len(item) != 6:
             raise MessageError("bad member record")
+        m: list[object] = item
         state = _str(m[4])
         if state not in _STATES:
             raise MessageError("bad member state")
@@ -153,26 +180,22 @@ def _members(v: Any) -> list[Any]:
     return out
 
 
-def _vv(v: Any) -> dict[str, int]:
-    if type(v) is not dict or len(v) > MAX_ITEMS:
-        raise MessageError("expected a version vector")
-    return {_str(k): _int(s) for k, s in v.items()}
+def _vv(v: object) -> dict[str, int]:
+    return {_str(k): _int(s) for k, s in _map(v, "a version vector").items()}
 
 
-def _vvs(v: Any) -> dict[str, dict[str, int]]:
-    if type(v) is not dict or len(v) > MAX_ITEMS:
-        raise MessageError("expected version vectors")
-    return {_str(k): _vv(s) for k, s in v.items()}
+def _vvs(v: object) -> dict[str, dict[str, int]]:
+    return {_str(k): _vv(s) for k, s in _map(v, "version vectors").items()}
 
 
-def _sub(cls: Any) -> Callable[[Any], list[Any]]:
-    def parse(v: Any) -> list[Any]:
+def _sub(cls: MessageClass) -> Callable[[object], list[Message]]:
+    def parse(v: object) -> list[Message]:
         return [_build(cls, f) for f in _list(v)]
 
     return parse
 
 
-_PARSERS: dict[str, Callable[[Any], Any]] = {
+_PARSERS: dict[str, Callable[[object], object]] = {
     "int": _int,
     "str": _str,
     "float": _float,
@@ -188,21 +211,23 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _build(cls: Any, fields: Any) -> Any:
+def _build(cls: MessageClass, fields: object) -> Message:
     if type(fields) is not list or len(fields) != len(cls.FIELDS):
         raise MessageError(f"bad field count for {cls.KIND}")
-    return cls(*(_PARSERS[k](v) for k, v in zip(cls.FIELDS, fields, strict=True)))
+    items: list[object] = fields
+    return cls(*(_PARSERS[k](v) for k, v in zip(cls.FIELDS, items, strict=True)))
 
 
-def decode_message(obj: Any) -> Message:
+def decode_message(obj: object) -> Message:
     """Validate one decoded item ([code, fields...]) into a message value."""
     if type(obj) is not list or not obj:
         raise MessageError("message is not a non-empty array")
-    cls = MESSAGE_TYPES.get(obj[0]) if type(obj[0]) is int else None
+    item: list[object] = obj
+    code = item[0]
+    cls = MESSAGE_TYPES.get(code) if type(code) is int else None
     if cls is None:
         raise MessageError("unknown message code")
-    msg: Message = _build(cls, obj[1:])
-    return msg
+    return _build(cls, item[1:])
 
 
 def decode_envelope(data: bytes, keyring: Keyring | None) -> tuple[str, float, list[Message]]:
@@ -225,7 +250,7 @@ def decode_envelope(data: bytes, keyring: Keyring | None) -> tuple[str, float, l
     elif flags & FLAG_SEALED:
         raise AuthError("sealed payload but no keyring")
     try:
-        obj = msgpack.unpackb(
+        obj: object = msgpack.unpackb(
             body,
             raw=False,
             use_list=True,
@@ -240,7 +265,8 @@ def decode_envelope(data: bytes, keyring: Keyring | None) -> tuple[str, float, l
         raise MessageError(f"undecodable msgpack: {type(exc).__name__}") from None
     if type(obj) is not list or len(obj) != 3:
         raise MessageError("envelope is not [sender, time, messages]")
-    sender, ts, items = _str(obj[0]), _float(obj[1]), _list(obj[2])
+    parts: list[object] = obj
+    sender, ts, items = _str(parts[0]), _float(parts[1]), _list(parts[2])
     return sender, ts, [decode_message(i) for i in items]
 
 

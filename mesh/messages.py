@@ -6,7 +6,7 @@ so encoding and decoding cannot drift apart."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from mesh.address import Address
 
@@ -203,7 +203,19 @@ Message = (
     | StateRequest
 )
 
-MESSAGE_TYPES: dict[int, Any] = {
+
+class MessageClass(Protocol):
+    """A message type (the class itself): its wire declaration, and its constructor taking
+    the fields in declaration order."""
+
+    KIND: str
+    CODE: int
+    FIELDS: tuple[str, ...]
+
+    def __call__(self, *fields: Any, **_: Any) -> Message: ...
+
+
+MESSAGE_TYPES: dict[int, MessageClass] = {
     cls.CODE: cls
     for cls in (
         Ping,
