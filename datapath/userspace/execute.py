@@ -40,6 +40,12 @@ SETTABLE = (EthernetKey, Ipv4Key, Ipv6Key, TcpKey, UdpKey)
 _U16 = struct.Struct("!H")
 
 
+def _u16(buf: bytes | bytearray, off: int) -> int:
+    """The big-endian 16-bit field at `off`."""
+    value: int = _U16.unpack_from(buf, off)[0]
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Emit:
     """One result of executing actions: a frame to a port, or to userspace (port None)."""
@@ -75,18 +81,20 @@ def _check_ip_immutable(action: SetField | SetMasked) -> None:
 def _merge(old: Header, new: Header, mask: Header | None) -> Header:
     if mask is None:
         return new
-    values = {}
+    values: dict[str, int] = {}
     for f in fields(old):
-        o, n, m = getattr(old, f.name), getattr(new, f.name), getattr(mask, f.name)
+        o: int = getattr(old, f.name)
+        n: int = getattr(new, f.name)
+        m: int = getattr(mask, f.name)
         values[f.name] = (o & ~m) | (n & m)
     return type(old)(**values)
 
 
 def _l3(frame: bytearray) -> tuple[int, int]:
     """(offset of L3, eth_type) of a frame."""
-    eth_type = _U16.unpack_from(frame, 12)[0]
+    eth_type = _u16(frame, 12)
     if eth_type in (0x8100, 0x88A8) and len(frame) >= 18:
-        return 18, _U16.unpack_from(frame, 16)[0]
+        return 18, _u16(frame, 16)
     return 14, eth_type
 
 
@@ -94,17 +102,17 @@ def _fix_l4(frame: bytearray, l3: int, v6: bool) -> None:
     """Recompute the TCP or UDP checksum of an unfragmented packet."""
     if v6:
         proto, start = frame[l3 + 6], l3 + 40
-        length = _U16.unpack_from(frame, l3 + 4)[0]
+        length = _u16(frame, l3 + 4)
         src = int.from_bytes(frame[l3 + 8 : l3 + 24], "big")
         dst = int.from_bytes(frame[l3 + 24 : l3 + 40], "big")
         pseudo = pseudo6(src, dst, proto, length)
     else:
-        if _U16.unpack_from(frame, l3 + 6)[0] & 0x3FFF:
+        if _u16(frame, l3 + 6) & 0x3FFF:
             return  # a fragment: its L4 checksum covers data we do not have
         proto = frame[l3 + 9]
         ihl = (frame[l3] & 0x0F) * 4
         start = l3 + ihl
-        length = _U16.unpack_from(frame, l3 + 2)[0] - ihl
+        length = _u16(frame, l3 + 2) - ihl
         src = int.from_bytes(frame[l3 + 12 : l3 + 16], "big")
         dst = int.from_bytes(frame[l3 + 16 : l3 + 20], "big")
         pseudo = pseudo4(src, dst, proto, length)
@@ -112,7 +120,7 @@ def _fix_l4(frame: bytearray, l3: int, v6: bool) -> None:
         at = start + 16
     elif proto == 17:
         at = start + 6
-        if not v6 and _U16.unpack_from(frame, at)[0] == 0:
+        if not v6 and _u16(frame, at) == 0:
             return  # IPv4 UDP without checksum stays without
     else:
         return
@@ -197,7 +205,7 @@ def _set_header(frame: bytearray, header: Header, mask: Header | None) -> None:
             return
         if proto != (6 if isinstance(header, TcpKey) else 17) or len(frame) < start + 4:
             return
-        sport, dport = struct.unpack_from("!HH", frame, start)
+        sport, dport = _u16(frame, start), _u16(frame, start + 2)
         old_p = type(header)(sport, dport)
         n_p = _merge(old_p, header, mask)
         assert isinstance(n_p, (TcpKey, UdpKey))
@@ -232,7 +240,7 @@ def execute(
             buf = bytearray(data[:12]) + tag + bytearray(data[12:])
             data = buf
         elif isinstance(action, PopVlan):
-            if len(data) >= 18 and _U16.unpack_from(data, 12)[0] in (0x8100, 0x88A8):
+            if len(data) >= 18 and _u16(data, 12) in (0x8100, 0x88A8):
                 buf = bytearray(data[:12]) + bytearray(data[16:])
                 data = buf
         elif isinstance(action, Userspace):
