@@ -5,9 +5,11 @@ prints the whole inventory whenever it changes, local and remote writes alike.
     python examples/inventory.py beta  --bind 127.0.0.1:7102 --seed 127.0.0.1:7101
     python examples/inventory.py gamma --bind 127.0.0.1:7103 --seed 127.0.0.1:7101
 
-Each member stocks its own item and restocks it every few seconds; Ctrl-C leaves (the
-others then list it as left). ``--until N`` exits 0 once items of N members are seen
-(the tests use it); ``--data-dir`` makes the member's writes durable across restarts.
+Each member stocks its own item and restocks it every few seconds, and says when another
+member joins, fails or leaves; Ctrl-C leaves (the others then print it as left).
+``--until N`` exits 0 once items of N members are seen (the tests use it); ``--data-dir``
+makes the member's writes durable across restarts; ``--key-file`` encrypts (members with
+other keys never see each other's data).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import signal
 import sys
 
 from crdt import LWWRegister, ORMap
-from mesh import ConfigError, Mesh, MeshError
+from mesh import ConfigError, MemberChanged, Mesh, MeshError
 
 
 def inventory() -> ORMap:
@@ -41,6 +43,7 @@ async def run(args: argparse.Namespace) -> int:
         seeds=args.seed,
         config="local",
         data_dir=args.data_dir,
+        key=args.key_file,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -59,7 +62,17 @@ async def run(args: argparse.Namespace) -> int:
                 await asyncio.sleep(args.restock)
                 table.put(mine, random.randint(1, 20))
 
+        async def membership() -> None:
+            async for event in m.events():
+                if isinstance(event, MemberChanged) and event.member.meta.host_id != args.name:
+                    member = event.member
+                    print(
+                        f"[{args.name}] member {member.meta.host_id} is {member.state.value}",
+                        flush=True,
+                    )
+
         task = asyncio.create_task(restock())
+        watcher = asyncio.create_task(membership())
         try:
             print(show(args.name, table.get()), flush=True)
             while not stop.is_set():
@@ -78,9 +91,10 @@ async def run(args: argparse.Namespace) -> int:
                 else:
                     waiter.cancel()
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for t in (task, watcher):
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
             await changes.aclose()
             states = ", ".join(f"{x.meta.host_id}={x.state.value}" for x in m.members())
             print(f"[{args.name}] members: {states}; leaving", flush=True)
@@ -93,6 +107,7 @@ def main() -> int:
     ap.add_argument("--bind", default="127.0.0.1:0", help="HOST:PORT (port 0: any free port)")
     ap.add_argument("--seed", action="append", default=[], help="HOST:PORT of a member")
     ap.add_argument("--data-dir", help="make this member's writes durable here")
+    ap.add_argument("--key-file", help="gossip key file (members with other keys stay apart)")
     ap.add_argument("--restock", type=float, default=3.0, help="seconds between restocks")
     ap.add_argument("--until", type=int, default=0, help="exit 0 once N members' items show")
     args = ap.parse_args()
