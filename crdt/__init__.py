@@ -4,6 +4,8 @@ Mutators take the acting replica id first and return a delta without changing th
 `a.join(b)` returns the least upper bound, `a.apply(d)` joins in place. See docs/crdt.md.
 """
 
+__version__ = "0.1.0"
+
 from crdt.awset import AWSet
 from crdt.base import CRDT, TypeKind
 from crdt.codec import decode, encode
@@ -33,6 +35,7 @@ __all__ = [
     "PNCounter",
     "Timestamp",
     "TypeKind",
+    "__version__",
     "clock_for",
     "decode",
     "encode",

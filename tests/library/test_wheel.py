@@ -63,6 +63,7 @@ def test_wheel_installs_and_runs_without_the_repo(tmp_path: Path) -> None:
         "from mesh import Mesh, __version__\n"
         "import importlib.metadata as md\n"
         "assert __version__ == md.version('vnetmesh'), (__version__, md.version('vnetmesh'))\n"
+        "assert crdt.__version__ == __version__\n"
         "for mod in (crdt, mesh):\n"
         "    root = pathlib.Path(mod.__file__).parent\n"
         "    assert (root / 'py.typed').exists(), root\n"
