@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import mesh.config
 from mesh.setup_errors import ConfigError
 from mesh.transport.address import AddressError, is_wildcard, parse_address
 
@@ -25,7 +26,6 @@ DEFAULT_API_PORT = 7947
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("logfmt", "json")
 PROFILES = ("lan", "wan", "local")
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,20 +102,20 @@ def load_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _str(name: str, value: Any) -> str:
+def _str(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{name}: expected a non-empty string, got {value!r}")
     return value.strip()
 
 
-def _addr(name: str, value: Any, default_port: int | None = None) -> Address:
+def _addr(name: str, value: object, default_port: int | None = None) -> Address:
     try:
         return parse_address(_str(name, value), default_port=default_port)
     except AddressError as exc:
         raise ConfigError(f"{name}: {exc}") from exc
 
 
-def _number(name: str, value: Any, *, minimum: float, integer: bool = False) -> float:
+def _number(name: str, value: object, *, minimum: float, integer: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{name}: expected a number, got {value!r}")
     if not math.isfinite(value):
@@ -127,32 +127,38 @@ def _number(name: str, value: Any, *, minimum: float, integer: bool = False) -> 
     return value
 
 
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     text = _str(name, value).lower()
     if text not in choices:
         raise ConfigError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
     return text
 
 
-def _str_list(name: str, value: Any) -> tuple[str, ...]:
+def _items(name: str, value: object) -> list[object]:
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{name}: expected a list")
+    return list(value)
+
+
+def _str_list(name: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise ConfigError(f"{name}: expected a list of strings")
     return tuple(_str(name, v) for v in value)
 
 
-def build_config(file_data: Mapping[str, Any], overrides: Mapping[str, Any]) -> DaemonConfig:
+def build_config(file_data: Mapping[str, object], overrides: Mapping[str, object]) -> DaemonConfig:
     """Merge file values with flag overrides (flags win; None means "not given")."""
     unknown = set(file_data) - _TOP_KEYS
     if unknown:
         raise ConfigError(f"unknown config key(s): {', '.join(sorted(unknown))}")
-    merged: dict[str, Any] = dict(file_data)
+    merged: dict[str, object] = dict(file_data)
     for key, value in overrides.items():
         if value is None:
             continue
         if key == "seeds":
-            merged["seeds"] = list(file_data.get("seeds", [])) + list(value)
+            merged["seeds"] = [*_items("seeds", file_data.get("seeds", [])), *_items("seed", value)]
         elif key == "extension_refs":
-            merged["extension_refs"] = list(value)
+            merged["extension_refs"] = _items("extension", value)
         else:
             merged[key] = value
 
@@ -218,12 +224,12 @@ def build_config(file_data: Mapping[str, Any], overrides: Mapping[str, Any]) -> 
     return cfg
 
 
-def _extensions(cfg: DaemonConfig, merged: Mapping[str, Any]) -> DaemonConfig:
+def _extensions(cfg: DaemonConfig, merged: Mapping[str, object]) -> DaemonConfig:
     section = merged.get("extensions", {})
     if not isinstance(section, dict):
         raise ConfigError("extensions: expected a table")
     refs = list(_str_list("extensions.load", section.get("load", [])))
-    refs += list(merged.get("extension_refs", []))
+    refs += list(_str_list("extension", merged.get("extension_refs", [])))
     disabled = _str_list("extensions.disable", section.get("disable", []))
     entry_points = section.get("entry_points", True)
     if merged.get("entry_points") is not None:
@@ -253,13 +259,13 @@ def _extensions(cfg: DaemonConfig, merged: Mapping[str, Any]) -> DaemonConfig:
     )
 
 
-def mesh_config(cfg: DaemonConfig) -> Any:
+def mesh_config(cfg: DaemonConfig) -> mesh.config.MeshConfig:
     """Build the core's MeshConfig from the profile and the ``[mesh]`` overrides."""
     import dataclasses
 
     from mesh.config import MeshConfig
 
-    base = getattr(MeshConfig, cfg.profile)()
+    base: MeshConfig = getattr(MeshConfig, cfg.profile)()
     known = {f.name: f for f in dataclasses.fields(MeshConfig)}
     changes: dict[str, Any] = {}
     for key, value in cfg.mesh.items():
