@@ -205,7 +205,19 @@ class WriteAheadLog:
         self._pending.append(encode_record(record))
         self._appended += 1
         self.records += 1
+        self._start_batch()
         return self._appended
+
+    def _start_batch(self) -> None:
+        """Start writing at once, even if nobody awaits flush() (extensions' writes): a
+        record never waits in memory for the next acknowledged write or snapshot."""
+        if self._batch is not None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a tool reading the log): flush() writes later
+        self._batch = asyncio.ensure_future(self._write_batch())
 
     async def flush(self) -> None:
         """Return once every record appended so far is written (and synced); WalError if
@@ -239,6 +251,8 @@ class WriteAheadLog:
             self.syncs += 1
         finally:
             self._batch = None
+            if self._pending and self._error is None:
+                self._start_batch()  # what arrived meanwhile: the next group
 
     def _write(self, segment: int, data: bytes) -> None:
         """In a worker thread (one at a time): open the segment if it changed, append, sync."""

@@ -77,3 +77,14 @@ async def test_group_commit_shares_syncs_and_rotation_removes_old_segments(tmp_p
     assert replay.records == [DeltaRecord("t", b"after")]
     assert again.segment == 3
     await again.close()
+
+
+async def test_a_record_reaches_disk_without_anyone_flushing(tmp_path: Path) -> None:
+    wal, _ = WriteAheadLog.open(tmp_path)
+    wal.append(DeltaRecord("ext", b"written by an extension"))
+    for _ in range(200):
+        if wal.pending == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert read_segments(tmp_path).records == [DeltaRecord("ext", b"written by an extension")]
+    await wal.close()
