@@ -140,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
         cluster.create()
         with in_netns(cluster.underlay_ns):
             asyncio.run(_run(cluster, plan, figures))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # ^C / TERM cancel the main task
         interrupted = True
     except (ClusterError, LabError, ZkError, OSError, RuntimeError) as e:
         print(f"meshchaos run: failed: {e}", file=sys.stderr)
