@@ -122,6 +122,7 @@ def test_interrupt_removes_everything(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert proc.poll() is None, proc.communicate()[0]
         assert left_behind(proc.pid), "the run should have namespaces while it runs"
+        assert agents_using(tmp_path), "the run should have agents while it runs"
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:
@@ -130,6 +131,18 @@ def test_interrupt_removes_everything(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 130, out
     assert left_behind(proc.pid) == []
-    meshds = subprocess.run(["pgrep", "-f", f"--data-dir {tmp_path}"], capture_output=True,
-                            text=True, check=False).stdout.split()  # fmt: skip
-    assert meshds == [], "meshd processes outlived the run"
+    assert agents_using(tmp_path) == [], "meshd processes outlived the run"
+
+
+def agents_using(directory: Path) -> list[int]:
+    """Pids of processes whose command line names `directory` (the run's data dirs)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "--data-dir" in cmdline and str(directory) in cmdline:
+                pids.append(int(proc.name))
+    return pids
