@@ -155,6 +155,9 @@ class EventStream:
             await feed.ready.wait()
         return feed.events.popleft()
 
+    def __del__(self) -> None:
+        self._owner._feeds.discard(self._feed)  # abandoned without aclose()
+
     async def aclose(self) -> None:
         """Stop receiving events."""
         if not self._done:
@@ -240,7 +243,12 @@ class Mesh:
             self.config.max_incoming_stream_bytes, self.config.max_stream_bytes + (64 << 10)
         )
         self._transport = transport or TransportSettings(
-            max_stream_bytes=frame, mtu=self.config.mtu
+            max_stream_bytes=frame,
+            mtu=self.config.mtu,
+            frame_timeout=max(0.1, self.config.stream_frame_timeout),
+            max_inbound_streams=max(1, self.config.max_inbound_streams),
+            max_pending_streams=max(1, self.config.max_pending_streams),
+            max_streams_per_source=max(1, self.config.max_streams_per_source),
         )
         self._tables: dict[str, ReplicatedTable[CRDT]] = {}
         self._node: MeshNode | None = None
@@ -289,7 +297,7 @@ class Mesh:
         if self._closed:
             raise RuntimeError("a closed Mesh cannot be started again; make a new one")
         snap, replay = self._read_data_dir()
-        driver = NodeDriver(self._bind_addr, self._transport)
+        driver = NodeDriver(self._bind_addr, self._transport, keyring=self.keyring)
         try:
             bound = await driver.bind()
         except OSError as exc:
