@@ -66,6 +66,23 @@ class MeshConfig:
     of this size (memberlist caps a whole push-pull at 20 MiB; we chunk instead)."""
     max_incoming_stream_bytes: int = 4 << 20
     """Larger incoming stream payloads are dropped unread (bounded memory per request)."""
+    # --- inbound stream limits (enforced by the socket shell, mesh/transport) ---
+    stream_frame_timeout: float = 2.0
+    """Seconds from accepting a TCP stream to having its whole first frame (length and body),
+    never renewed by arriving bytes. A request is small (membership and digests) and takes
+    milliseconds on a LAN; a peer that trickles bytes loses its slot after this, not after the
+    whole-exchange timeout (10 s) it could otherwise renew by reconnecting."""
+    max_inbound_streams: int = 32
+    """Inbound exchanges served at once, counted only once their first frame is in and (with
+    a key) opens: the costly part (building a reply, state transfer to a slow reader) is
+    bounded, and connections that never authenticate cannot take these slots."""
+    max_pending_streams: int = 64
+    """Inbound connections still waiting for their first frame: cheap (no reply built), so
+    more than the serving slots, and each lasts at most stream_frame_timeout."""
+    max_streams_per_source: int = 8
+    """Inbound streams (waiting or served) from one source address: a member opens one
+    push-pull or state transfer at a time per peer, so 8 leaves room for several agents
+    behind one address while one host alone cannot take every slot."""
     delta_log_max: int = 4096
     """Deltas kept per table to answer push-pulls with deltas instead of full state."""
     delta_buffer_max: int = 1024

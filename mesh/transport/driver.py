@@ -19,9 +19,12 @@ from typing import Any, Protocol
 
 from mesh.address import Address
 from mesh.events import Event
+from mesh.keyring import Keyring
 from mesh.outputs import OpenStream, Output, SendDatagram
 from mesh.transport.framing import FrameError, encode_frame, read_frame
+from mesh.transport.preauth import opens
 from mesh.transport.ratelog import RateLimitedLog
+from mesh.transport.stream_gate import REFUSALS, GateLimits, StreamGate
 
 log = logging.getLogger("mesh.transport")
 EventListener = Callable[[Event], None]
@@ -57,10 +60,17 @@ class TransportSettings:
     max_stream_bytes: int = 32 * 1024 * 1024
     # Whole-exchange timeout for one TCP request/response, so a stalled peer frees its slot.
     stream_timeout: float = 10.0
+    # Deadline from accept to the whole first frame (header + body) of an inbound stream,
+    # not renewed by data: a peer trickling bytes loses its slot (MeshConfig has the reason).
+    frame_timeout: float = 2.0
     # TCP connect timeout for outbound streams.
     connect_timeout: float = 3.0
-    # Inbound TCP exchanges served at once; further connections are closed and counted.
+    # Inbound TCP exchanges served at once (first frame in and authentic); more are counted.
     max_inbound_streams: int = 32
+    # Inbound connections still waiting for their first frame; more are closed and counted.
+    max_pending_streams: int = 64
+    # Inbound streams (in either stage) from one source address; more are closed and counted.
+    max_streams_per_source: int = 8
     # Largest UDP payload sent; the core keeps to it (config.mtu), the shell enforces it.
     mtu: int = 1400
     # Upper bound on one sleep of the tick loop (a safety net if next_deadline() is far away).
@@ -71,7 +81,8 @@ class TransportSettings:
 class ShellCounters:
     """Failures seen by the shell itself (the core counts protocol-level drops)."""
 
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REFUSALS, 0))
+    """By reason; the declared stream refusals are present from the start (at zero)."""
 
     def inc(self, reason: str, n: int = 1) -> None:
         self.counts[reason] = self.counts.get(reason, 0) + n
@@ -97,9 +108,18 @@ class NodeDriver:
         bind: Address,
         settings: TransportSettings | None = None,
         node: DrivenNode | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self.node = node
         self.settings = settings or TransportSettings()
+        self._keyring = keyring
+        self._gate = StreamGate(
+            GateLimits(
+                max_serving=self.settings.max_inbound_streams,
+                max_pending=self.settings.max_pending_streams,
+                max_per_source=self.settings.max_streams_per_source,
+            )
+        )
         self.counters = ShellCounters()
         self._bind = bind
         self._bound: Address | None = None
@@ -109,7 +129,6 @@ class NodeDriver:
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self._inbound = 0
         self._closing = False
         self._rlog = RateLimitedLog(log)
         self._epoch_offset = 0.0
@@ -308,27 +327,41 @@ class NodeDriver:
     async def _serve_stream(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        """One inbound exchange: a pending slot while the first frame arrives (within
+        frame_timeout), a serving slot once it is in and opens with our key."""
         peer = writer.get_extra_info("peername")
-        busy = self._inbound >= self.settings.max_inbound_streams
-        if busy or self._closing or self.node is None:
-            self.counters.inc("stream_rejected")
+        src = (str(peer[0]), int(peer[1])) if peer else ("", 0)
+        if self._closing or self.node is None:
             writer.close()
             return
-        self._inbound += 1
+        refused = self._gate.admit(src[0])
+        if refused is not None:
+            self._refuse(refused, src)
+            writer.close()
+            return
+        serving = False
         try:
-            src = (str(peer[0]), int(peer[1])) if peer else ("", 0)
-            request = await asyncio.wait_for(
-                read_frame(reader, self.settings.max_stream_bytes), self.settings.stream_timeout
-            )
             try:
-                response = self._core().handle_stream_request(self.now(), src, request)
-            except Exception:
-                self.counters.inc("core_exception")
-                log.exception("handle_stream_request raised; request dropped")
+                request = await asyncio.wait_for(
+                    read_frame(reader, self.settings.max_stream_bytes),
+                    self.settings.frame_timeout,
+                )
+            except TimeoutError:
+                self._refuse("stream_frame_timeout", src)
                 return
-            finally:
-                self._drain_events()
-                self.wake_if_due()
+            if not opens(request, self._keyring):
+                # the core opens it again only to count it (drops{auth}) the documented way
+                self._refuse("stream_unauthenticated", src)
+                self._answer(src, request)
+                return
+            refused = self._gate.promote()
+            if refused is not None:
+                self._refuse(refused, src)
+                return
+            serving = True
+            response = self._answer(src, request)
+            if response is None:
+                return  # dropped by the core: close without a reply (the peer sees a failure)
             if len(response) > self.settings.max_stream_bytes:
                 self.counters.inc("stream_response_too_large")
                 return
@@ -338,10 +371,28 @@ class NodeDriver:
             self.counters.inc("stream_in_error")
             self._rlog.log(logging.INFO, "stream_in", "inbound stream from %s: %s", peer, exc)
         finally:
-            self._inbound -= 1
+            self._gate.release(src[0], serving)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    def _refuse(self, reason: str, src: Address) -> None:
+        self.counters.inc(reason)
+        self._rlog.log(logging.INFO, reason, "inbound stream from %s: %s", src, REFUSALS[reason])
+
+    def _answer(self, src: Address, request: bytes) -> bytes | None:
+        """The core's reply to one request; None when it dropped the request (an empty
+        reply) or raised, so that no empty frame goes back to be counted as malformed."""
+        try:
+            response = self._core().handle_stream_request(self.now(), src, request)
+        except Exception:
+            self.counters.inc("core_exception")
+            log.exception("handle_stream_request raised; request dropped")
+            return None
+        finally:
+            self._drain_events()
+            self.wake_if_due()
+        return response or None
 
     async def _open_stream(self, dst: Address, request: bytes, stream_id: int) -> None:
         response: bytes | None = None
