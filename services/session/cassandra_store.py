@@ -52,6 +52,7 @@ class CassandraSessionStore:
         replication_factor: int = 1,
         consistency: str = "LOCAL_ONE",
         create_schema: bool = True,
+        protocol_version: int | None = None,
     ) -> None:
         if not contact_points:
             raise ValueError("at least one Cassandra contact point is needed")
@@ -64,6 +65,7 @@ class CassandraSessionStore:
             raise ValueError(f"unknown consistency level {consistency!r}")
         self.consistency = cl
         self.create_schema = create_schema
+        self.protocol_version = protocol_version  # None: negotiated (logs a downgrade)
         self._counters = store_counters()
         self._queue = WriteBehindQueue(self.config.store_queue_max)
         self._wake = asyncio.Event()
@@ -351,8 +353,12 @@ class CassandraSessionStore:
             consistency_level=self.consistency,
             request_timeout=cfg.store_write_timeout,
         )
+        extra: dict[str, Any] = {}
+        if self.protocol_version is not None:
+            extra["protocol_version"] = self.protocol_version
         cluster = Cluster(
             contact_points=self.contact_points,
+            **extra,
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             reconnection_policy=ExponentialReconnectionPolicy(
                 cfg.store_reconnect_min, cfg.store_reconnect_max

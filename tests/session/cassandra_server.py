@@ -194,11 +194,21 @@ class CassandraNode:
                 )
             time.sleep(0.2)
 
+    def pause(self) -> None:
+        """SIGSTOP the node: it holds connections open and answers nothing (a slow node)."""
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the node's process group and reap it (its data stays)."""
         if self.proc is None:
             return
         with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGCONT)
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         self.proc = None
