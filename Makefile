@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chaos demo demo-crdt test test-unit test-kernel bench bench-kernel lint typecheck clean system docs
+.PHONY: chaos demo demo-crdt test test-unit test-kernel bench bench-kernel lint typecheck clean system docs cassandra
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || (scripts/setup-system.sh base && $(PY) -m venv $(VENV))
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 system:
-	scripts/setup-system.sh zookeeper netns vm chaos
+	scripts/setup-system.sh zookeeper netns vm chaos cassandra
 
 # The main job: three namespaced hosts with meshd agents, two tenants' VMs, real pings and TCP.
 demo: $(STAMP)
@@ -77,6 +77,14 @@ bench: $(STAMP) system
 bench-kernel: $(STAMP)
 	scripts/vm-run.sh ".venv/bin/python benchmarks/datapath.py --kernel"
 	scripts/vm-run.sh ".venv/bin/python benchmarks/agent_path.py --backend both --flows 300 --runs 3"
+
+# A real Cassandra on loopback for the session store (services/session/cassandra_store.py):
+# `make cassandra` starts one node at 127.0.0.1:9042, `make cassandra N=3` three on
+# 127.0.0.1-3; scripts/cassandra/cassandra.sh stop|status.
+N ?= 1
+cassandra:
+	scripts/setup-system.sh cassandra
+	scripts/cassandra/cassandra.sh start $(N)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

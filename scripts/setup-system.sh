@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages a make target needs, only those missing (idempotent).
-# Usage: scripts/setup-system.sh GROUP...   groups: base zookeeper netns vm chaos
+# Usage: scripts/setup-system.sh GROUP...   groups: base zookeeper netns vm chaos cassandra
 set -euo pipefail
 
 declare -A GROUPS_PKGS=(
   [base]="python3-venv"
   [zookeeper]="zookeeper default-jre-headless"
+  # Cassandra (scripts/cassandra/cassandra.sh): maven fetches its jars from Maven Central
+  [cassandra]="maven default-jre-headless"
   [netns]="iproute2 nftables iputils-ping netcat-openbsd"
   [vm]="qemu-system-x86 linux-image-amd64 busybox-static openvswitch-switch"
   [chaos]="faketime"
