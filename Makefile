@@ -71,6 +71,7 @@ bench: $(STAMP) system
 	$(BIN)/python benchmarks/mesh_real.py --runs 1
 	$(BIN)/python benchmarks/datapath.py
 	$(BIN)/python benchmarks/agent_path.py
+	$(BIN)/python benchmarks/stateful.py
 	$(BIN)/python benchmarks/kv_durability.py
 
 # Kernel-backend figures, inside the VM (software emulation: read them as ratios).
