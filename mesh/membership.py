@@ -23,6 +23,7 @@ from mesh.suspicion import Suspicion, confirmations_needed, suspicion_bounds
 
 Send = tuple[Address, Message]
 _GONE = (MemberState.DEAD, MemberState.LEFT)
+_PROBED = (MemberState.ALIVE, MemberState.SUSPECT)
 _DEAD_GOSSIP_CHANCE = 0.1
 """Share of gossip rounds that also go to one recently dead member (so it can refute)."""
 
@@ -418,7 +419,10 @@ class Membership:
             delta = probe.nacks_expected - probe.nacks if probe.nacks_expected > 0 else 1
             self.awareness.apply_delta(delta)
             rec = self.records.get(probe.target)
-            if rec is not None and rec.state is MemberState.ALIVE:
+            if rec is not None and rec.state in _PROBED:
+                # Also when already suspect: our failed probe is an independent confirmation
+                # that shortens the suspicion timeout (memberlist's probeNode does the same).
+                # Without it a suspect probed by many members waits for the full timeout.
                 self.on_suspect(Suspect(probe.target, rec.incarnation, self.meta.host_id), now)
         if self._probe is None and now >= self._next_probe:
             interval = self.awareness.scale(self.config.probe_interval)

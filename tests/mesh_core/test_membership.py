@@ -225,3 +225,32 @@ def test_member_that_left_can_join_again() -> None:
     assert net.run_until(net.now + 5.0, all_see(net, m.meta.host_id, MemberState.LEFT))
     net.inject(m.meta.gossip, m.join(net.now, [node(net, 0).meta.gossip]))
     assert net.run_until(net.now + 10.0, all_see(net, m.meta.host_id, MemberState.ALIVE))
+
+
+def test_failed_probes_of_a_suspect_confirm_it_and_shorten_the_timeout() -> None:
+    # 20 members probe everyone round robin, so during a suspicion most of them probe the
+    # crashed member too: each failed probe is a confirmation (memberlist's probeNode), and
+    # with k confirmations the timeout falls from the ceiling to the floor.
+    cfg = MeshConfig.lan()
+    n = 20
+    net = cluster(n, seed=21, config=cfg)
+    net.run_until(5.0)
+    victim = node(net, 4)
+    vid = victim.meta.host_id
+    for m in net.live():
+        m.drain_events()
+    net.crash(victim.meta.gossip)
+    first_suspect: list[float] = []
+
+    def dead_everywhere() -> bool:
+        if not first_suspect and any(state_of(m, vid) is MemberState.SUSPECT for m in net.live()):
+            first_suspect.append(net.now)
+        return all(state_of(m, vid) is MemberState.DEAD for m in net.live() if m is not victim)
+
+    low, high = suspicion_bounds(cfg.suspicion_mult, cfg.suspicion_max_timeout_mult, n, 1.0)
+    assert net.run_until(net.now + 3 * cfg.probe_interval + high + 5.0, dead_everywhere)
+    assert first_suspect
+    waited = net.now - first_suspect[0]
+    # confirmed by several members within a probe round or two: dead at about the floor
+    # (5.2 s here; 7.5-10.6 s when failed probes of a suspect did not confirm it)
+    assert waited < low + 1.5, (waited, low, high)
