@@ -8,24 +8,22 @@ import weakref
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol
 
+from crdt import CRDT
+from mesh.table import TableLike
 from services.simulation.learned import ARPS_TABLE, MACS_TABLE
 from services.simulation.stateview import TableStateView
 from services.topology import tables as T
 from services.topology.model import KINDS
-from services.topology.store import TopologyStore, TopologyTable
+from services.topology.store import TopologyStore
 
 
-class LearnedTable(Protocol):
-    """A learned-state table as the agent writes it (mesh.table.Table or MemoryTable)."""
-
-    @property
-    def state(self) -> Any: ...
+class LearnedTable(TableLike[CRDT], Protocol):
+    """A learned-state table as the agent writes it: mesh's TableLike plus the map writes
+    mesh.table.Table has (MemoryTable too)."""
 
     def put(self, key: Hashable, value: Any, *, now: float) -> object: ...
 
     def delete(self, key: Hashable, *, now: float) -> object: ...
-
-    def subscribe(self, cb: Callable[[frozenset[Hashable]], None]) -> Callable[[], None]: ...
 
 
 class NodeTables(Protocol):
@@ -43,7 +41,7 @@ class ReadModel:
 
     def __init__(
         self,
-        tables: Mapping[str, TopologyTable],
+        tables: Mapping[str, TableLike[CRDT]],
         macs: LearnedTable,
         arps: LearnedTable,
         *,
@@ -65,7 +63,7 @@ _SHARED: weakref.WeakValueDictionary[int, ReadModel] = weakref.WeakValueDictiona
 def shared_model(node: NodeTables) -> ReadModel:
     """The read model over `node`'s tables: built by the first extension that asks, the
     same object for every later one."""
-    tables: dict[str, TopologyTable] = {kind: node.table(T.table_name(kind)) for kind in KINDS}
+    tables: dict[str, TableLike[CRDT]] = {kind: node.table(T.table_name(kind)) for kind in KINDS}
     anchor = tables["bridges"]
     model = _SHARED.get(id(anchor))
     if model is None or model.tables["bridges"] is not anchor:

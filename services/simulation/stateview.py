@@ -3,20 +3,12 @@ for traces and the agent. The DictStateView is rebuilt lazily after a change."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Protocol
+from collections.abc import Hashable, Mapping
 
+from crdt import CRDT
+from mesh.table import TableLike
 from services.simulation.learned import arp_entries, mac_entries
 from services.simulation.state import DictStateView
-
-
-class StateTable(Protocol):
-    """What the view needs of a learned-state table (mesh.table.Table or MemoryTable)."""
-
-    @property
-    def state(self) -> Any: ...
-
-    def subscribe(self, cb: Callable[[frozenset[Hashable]], None]) -> Callable[[], None]: ...
 
 
 def state_from_values(
@@ -35,7 +27,7 @@ def state_from_values(
 class TableStateView:
     """Keeps a DictStateView in step with the two tables."""
 
-    def __init__(self, macs: StateTable, arps: StateTable) -> None:
+    def __init__(self, macs: TableLike[CRDT], arps: TableLike[CRDT]) -> None:
         self._macs = macs
         self._arps = arps
         self._view: DictStateView | None = None

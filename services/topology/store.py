@@ -11,9 +11,10 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from crdt import ORMap
+from crdt import CRDT, ORMap
+from mesh.table import TableLike
 from services.topology import tables as T
 from services.topology.base import TopologyObject
 from services.topology.errors import StoreError, ValidationError
@@ -32,18 +33,11 @@ READ_ONLY: dict[str, str] = {
 }
 
 
-class TopologyTable(Protocol):
-    """What the store needs of a replicated table (mesh.table.Table or MemoryTable)."""
-
-    @property
-    def state(self) -> ORMap: ...
-
-    @property
-    def replica_id(self) -> str: ...
-
-    def mutate(self, fn: Callable[[ORMap], ORMap], *, now: float) -> object: ...
-
-    def subscribe(self, cb: Callable[[frozenset[Hashable]], None]) -> Callable[[], None]: ...
+def _map(state: CRDT) -> ORMap:
+    """A topology table's state (an ORMap: see tables.py)."""
+    if not isinstance(state, ORMap):
+        raise TypeError(f"not a topology table: {type(state).__name__}")
+    return state
 
 
 def _random_mac() -> str:
@@ -58,7 +52,7 @@ class TopologyStore:
 
     def __init__(
         self,
-        tables: Mapping[str, TopologyTable],
+        tables: Mapping[str, TableLike[CRDT]],
         on_write: Callable[[], None] = lambda: None,
         *,
         clock: Callable[[], float],
@@ -80,7 +74,7 @@ class TopologyStore:
         """The current snapshot (rebuilt after any change)."""
         if self._snapshot is None:
             self._snapshot = Topology.from_tables(
-                {kind: T.objects(self._tables[kind].state) for kind in KINDS}
+                {kind: T.objects(_map(self._tables[kind].state)) for kind in KINDS}
             )
         return self._snapshot
 
@@ -121,7 +115,7 @@ class TopologyStore:
     def _write(self, kind: str, fn: Callable[[ORMap, str], ORMap]) -> None:
         table = self._tables[kind]
         rid = table.replica_id
-        table.mutate(lambda s: fn(s, rid), now=self._clock())
+        table.mutate(lambda s: fn(_map(s), rid), now=self._clock())
         self._snapshot = None
         self._on_write()
 
