@@ -71,7 +71,8 @@ class MeshConfig:
     """Seconds from accepting a TCP stream to having its whole first frame (length and body),
     never renewed by arriving bytes. A request is small (membership and digests) and takes
     milliseconds on a LAN; a peer that trickles bytes loses its slot after this, not after the
-    whole-exchange timeout (10 s) it could otherwise renew by reconnecting."""
+    whole-exchange timeout (10 s) it could otherwise renew by reconnecting. The WAN profile
+    allows 5 s (long RTTs, a few retransmissions)."""
     max_inbound_streams: int = 32
     """Inbound exchanges served at once, counted only once their first frame is in and (with
     a key) opens: the costly part (building a reply, state transfer to a slow reader) is
@@ -127,6 +128,7 @@ class MeshConfig:
             gap_timeout=5.0,
             reconnect_interval=30.0,
             max_message_age=300.0,
+            stream_frame_timeout=5.0,
         )
         return replace(base, **overrides)
 
