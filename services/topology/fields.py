@@ -30,8 +30,8 @@ from services.topology.errors import ValidationError
 
 T = TypeVar("T")
 U = TypeVar("U")
-Parse = Callable[[Any, str], T]
-Dump = Callable[[T], Any]
+Parse = Callable[[object, str], T]
+Dump = Callable[[T], object]
 Schema = Mapping[str, Any]
 
 
@@ -103,7 +103,7 @@ class FieldSpec:
         """The Python value of plain data (ValidationError naming `field`)."""
         return self.codec.parse(value, field)
 
-    def dump(self, value: Any) -> Any:
+    def dump(self, value: Any) -> object:
         """The plain form of a Python value."""
         return self.codec.dump(value)
 
@@ -116,6 +116,16 @@ class FieldSpec:
 
 
 _META = "vnetmesh.field"
+
+
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    """What field() stores in the dataclass field's metadata."""
+
+    codec: Codec[Any]
+    refs: tuple[str, ...]
+    read_only: str | None
+    condition: Condition | None
 
 
 @overload
@@ -152,7 +162,7 @@ def field(
     `refs`: kinds whose ids it may hold (dangling -> 404, in use -> 409 on delete);
     `read_only`: why the API refuses to write it; `condition`: what a rule tests with it.
     """
-    meta = {_META: (codec, refs, read_only, condition)}
+    meta = {_META: _Meta(codec, refs, read_only, condition)}
     if default is MISSING:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -167,9 +177,13 @@ def specs_of(cls: type) -> tuple[FieldSpec, ...]:
     if out is None:
         items: list[FieldSpec] = []
         for f in dataclasses.fields(cls):
-            codec, refs, read_only, condition = f.metadata[_META]
-            default = MISSING if f.default is dataclasses.MISSING else f.default
-            items.append(FieldSpec(f.name, codec, default, refs, read_only, condition))
+            meta: object = f.metadata[_META]
+            if not isinstance(meta, _Meta):
+                raise TypeError(f"{cls.__name__}.{f.name} is not declared with fields.field()")
+            default: object = MISSING if f.default is dataclasses.MISSING else f.default
+            items.append(
+                FieldSpec(f.name, meta.codec, default, meta.refs, meta.read_only, meta.condition)
+            )
         out = _SPECS[cls] = tuple(items)
     return out
 
@@ -181,7 +195,7 @@ def _ident(value: T) -> T:
     return value
 
 
-def p_uuid(value: Any, field: str) -> str:
+def p_uuid(value: object, field: str) -> str:
     """A UUID in canonical lowercase text."""
     if not isinstance(value, str):
         raise ValidationError(field, f"expected a UUID string, got {value!r}")
@@ -191,21 +205,21 @@ def p_uuid(value: Any, field: str) -> str:
         raise ValidationError(field, f"malformed UUID {value!r}") from None
 
 
-def p_uuids(value: Any, field: str) -> tuple[str, ...]:
+def p_uuids(value: object, field: str) -> tuple[str, ...]:
     """A list of UUIDs, kept sorted and deduplicated (set semantics)."""
     if not isinstance(value, list | tuple):
         raise ValidationError(field, f"expected a list of UUIDs, got {value!r}")
     return tuple(sorted({p_uuid(v, field) for v in value}))
 
 
-def p_text(value: Any, field: str) -> str:
+def p_text(value: object, field: str) -> str:
     """Free text."""
     if not isinstance(value, str):
         raise ValidationError(field, f"expected a string, got {value!r}")
     return value
 
 
-def p_nonempty(value: Any, field: str) -> str:
+def p_nonempty(value: object, field: str) -> str:
     """Non-empty text (tenant ids, host ids)."""
     text = p_text(value, field)
     if not text:
@@ -213,7 +227,7 @@ def p_nonempty(value: Any, field: str) -> str:
     return text
 
 
-def p_bool(value: Any, field: str) -> bool:
+def p_bool(value: object, field: str) -> bool:
     """A JSON boolean."""
     if not isinstance(value, bool):
         raise ValidationError(field, f"expected a boolean, got {value!r}")
@@ -223,7 +237,7 @@ def p_bool(value: Any, field: str) -> bool:
 def p_int(lo: int, hi: int) -> Parse[int]:
     """An int in [lo, hi]."""
 
-    def parse(value: Any, field: str) -> int:
+    def parse(value: object, field: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise ValidationError(field, f"expected an integer in [{lo}, {hi}], got {value!r}")
         return value
@@ -231,21 +245,21 @@ def p_int(lo: int, hi: int) -> Parse[int]:
     return parse
 
 
-def p_ips(value: Any, field: str) -> tuple[int, ...]:
+def p_ips(value: object, field: str) -> tuple[int, ...]:
     """A list of IPv4 addresses, sorted and deduplicated."""
     if not isinstance(value, list | tuple):
         raise ValidationError(field, f"expected a list of IPv4 addresses, got {value!r}")
     return tuple(sorted({parse_ip(v, field) for v in value}))
 
 
-def p_cidrs(value: Any, field: str) -> tuple[Cidr, ...]:
+def p_cidrs(value: object, field: str) -> tuple[Cidr, ...]:
     """A list of IPv4 prefixes (bare addresses mean /32)."""
     if not isinstance(value, list | tuple):
         raise ValidationError(field, f"expected a list of CIDRs, got {value!r}")
     return tuple(sorted({Cidr.parse(v, field) for v in value}, key=lambda c: (c.addr, c.plen)))
 
 
-def p_range(value: Any, field: str) -> tuple[int, int]:
+def p_range(value: object, field: str) -> tuple[int, int]:
     """A [lo, hi] port range, 0 <= lo <= hi <= 65535."""
     if (
         not isinstance(value, list | tuple)
@@ -261,7 +275,7 @@ PROTO_NAMES = {"icmp": 1, "tcp": 6, "udp": 17}
 PROTO_BY_NUMBER = {v: k for k, v in PROTO_NAMES.items()}
 
 
-def p_proto(value: Any, field: str) -> int:
+def p_proto(value: object, field: str) -> int:
     """ "tcp", "udp", "icmp" or an IP protocol number."""
     if isinstance(value, str):
         if value not in PROTO_NAMES:
@@ -281,10 +295,10 @@ def d_proto(value: int) -> str | int:
 def opt(codec: Codec[T]) -> Codec[T | None]:
     """None or what `codec` accepts (JSON null in the schema)."""
 
-    def parse(value: Any, field: str) -> T | None:
+    def parse(value: object, field: str) -> T | None:
         return None if value is None else codec.parse(value, field)
 
-    def dump(value: T | None) -> Any:
+    def dump(value: T | None) -> object:
         return None if value is None else codec.dump(value)
 
     return Codec(parse, dump, {**codec.schema, "nullable": True}, codec.text)
@@ -298,7 +312,7 @@ def int_range(lo: int, hi: int) -> Codec[int]:
 def enum(*choices: str) -> Codec[str]:
     """One of a fixed set of strings."""
 
-    def parse(value: Any, field: str) -> str:
+    def parse(value: object, field: str) -> str:
         if value not in choices:
             raise ValidationError(field, f"expected one of {list(choices)}, got {value!r}")
         return str(value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from services.topology.addr import Cidr
 from services.topology.base import TopologyObject
@@ -32,7 +31,7 @@ class PortBinding:
     interface: str
 
     @classmethod
-    def parse(cls, value: Any, field: str = "binding") -> PortBinding:
+    def parse(cls, value: object, field: str = "binding") -> PortBinding:
         """Parse {"host_id": ..., "interface": ...}."""
         if not isinstance(value, dict) or set(value) != {"host_id", "interface"}:
             raise ValidationError(field, "expected {host_id, interface}")

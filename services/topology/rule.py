@@ -8,7 +8,6 @@ rule compilers (simulation/conditions.py, simulation/chaincode.py) follow from i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from services.topology.addr import Cidr
 from services.topology.base import TopologyObject
@@ -115,7 +114,7 @@ CONDITION_NAMES: tuple[str, ...] = tuple(
 )
 
 
-def _p_invert(value: Any, field: str) -> tuple[str, ...]:
+def _p_invert(value: object, field: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ValidationError(field, "expected a list of condition names")
     for name in value:
