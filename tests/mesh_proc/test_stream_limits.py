@@ -194,3 +194,20 @@ def test_wrong_key_streams_count_as_auth(tmp_path: Path) -> None:
             assert set(node.member_states()) == {node.host_id}
     finally:
         stop_all([a, b])
+
+
+def test_limits_come_from_the_mesh_config(tmp_path: Path) -> None:
+    """`[mesh] max_streams_per_source` and `stream_frame_timeout` reach the socket shell."""
+    a = Meshd("cfg-a", tmp_path)
+    a.mesh.update(max_streams_per_source=2, stream_frame_timeout=0.5)
+    socks: list[socket.socket] = []
+    try:
+        a.start().wait_ready()
+        socks = [connect_from("127.0.0.2", a.gossip_port) for _ in range(5)]
+        wait_until(lambda: shell(a, "stream_refused_source") >= 3)
+        wait_until(lambda: shell(a, "stream_frame_timeout") >= 2)
+        assert shell(a, "stream_refused_source") == 3  # the two admitted were cut, not refused
+    finally:
+        for sock in socks:
+            sock.close()
+        stop_all([a])
