@@ -48,7 +48,7 @@ def cql(cassandra_node: CassandraCluster) -> Iterator[object]:
 async def test_rows_have_the_idle_timeout_as_ttl_and_go_after_it(
     cassandra_node: CassandraCluster, cql: object
 ) -> None:
-    s = make_store(cassandra_node, idle_timeout=2)  # TTL 2 s
+    s = make_store(cassandra_node, idle_timeout=3)  # TTL 3 s
     await s.start()
     try:
         assert await s.wait_connected(60)
@@ -63,8 +63,8 @@ async def test_rows_have_the_idle_timeout_as_ttl_and_go_after_it(
             (uuid.UUID(port),),
         )
         ttls = [row[0] for row in rows]
-        assert ttls and all(t is not None and 0 < t <= 2 for t in ttls)
-        await asyncio.sleep(3.0)
+        assert ttls and all(t is not None and 0 < t <= 3 for t in ttls)
+        await asyncio.sleep(4.0)
         assert (await s.restore(port)).entries == ()
         assert (await s.restore(out)).entries == ()
     finally:
