@@ -2,9 +2,11 @@
 
 One task calls ``node.tick(now)`` at ``node.next_deadline()`` (``now`` is ``loop.time()``);
 datagrams go to ``receive_datagram``; inbound TCP requests are answered with
-``handle_stream_request``; ``OpenStream`` outputs become outbound connections whose reply (or
-``None`` on any failure) goes to ``handle_stream_response``. All node calls happen on the loop
-thread, so the node needs no locking. Nothing a peer sends can crash the driver.
+``handle_stream_request`` once their first frame is in and opens (``StreamGate``: per-source,
+pending and serving limits, a frame deadline); ``OpenStream`` outputs become outbound
+connections whose reply (or ``None`` on any failure) goes to ``handle_stream_response``. All
+node calls happen on the loop thread, so the node needs no locking. Nothing a peer sends
+can crash the driver.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ class TransportSettings:
 
     # Largest TCP frame accepted or sent (push-pull / state transfer); bounds memory per peer.
     max_stream_bytes: int = 32 * 1024 * 1024
-    # Whole-exchange timeout for one TCP request/response, so a stalled peer frees its slot.
+    # Timeout of an outbound exchange and of writing an inbound reply, so a stalled peer
+    # frees its slot (the inbound request itself has the shorter frame_timeout).
     stream_timeout: float = 10.0
     # Deadline from accept to the whole first frame (header + body) of an inbound stream,
     # not renewed by data: a peer trickling bytes loses its slot (MeshConfig has the reason).
