@@ -39,7 +39,7 @@ def _cidr_test(attr: str, c: Cidr) -> Test:
     mask, net = c.mask, c.network
 
     def test(p: Packet, i: str, o: str | None) -> bool:
-        v = getattr(p, attr)
+        v: int | None = getattr(p, attr)
         return v is not None and v & mask == net
 
     return test
@@ -50,7 +50,7 @@ def _group_test(attr: str, prefixes: tuple[Cidr, ...]) -> Test:
     nets = tuple((c.mask, c.network) for c in prefixes if c.plen < 32)
 
     def test(p: Packet, i: str, o: str | None) -> bool:
-        v = getattr(p, attr)
+        v: int | None = getattr(p, attr)
         if v is None:
             return False
         return v in hosts or any(v & m == n for m, n in nets)
@@ -67,7 +67,7 @@ def _eq_test(attr: str, want: object) -> Test:
 
 def _range_test(attr: str, lo: int, hi: int) -> Test:
     def test(p: Packet, i: str, o: str | None) -> bool:
-        v = getattr(p, attr)
+        v: int | None = getattr(p, attr)
         return v is not None and lo <= v <= hi
 
     return test
@@ -99,33 +99,41 @@ def _ip_group(topo: Topology, gid: str) -> tuple[Cidr, ...]:
 
 def _test(rule: Rule, spec: FieldSpec, cond: Condition, topo: Topology) -> tuple[Test, Tag | None]:
     """The predicate of one set condition (declared in services/topology/rule.py)."""
-    value = getattr(rule, spec.name)
+    value: object = getattr(rule, spec.name)
     attr = cond.reads or ""
-    if cond.test == "in_port":
-        ins = frozenset(value)
-        return (lambda p, i, o: i in ins), None
-    if cond.test == "out_port":
-        outs = frozenset(value)
-        return (lambda p, i, o: o in outs), None
-    if cond.test == "in_group":
-        gin = topo.port_group_members.get(value, frozenset())
-        return (lambda p, i, o: i in gin), ("port_group", value)
-    if cond.test == "out_group":
-        gout = topo.port_group_members.get(value, frozenset())
-        return (lambda p, i, o: o in gout), ("port_group", value)
+    if cond.test in ("in_port", "out_port"):
+        assert isinstance(value, tuple)
+        ids = frozenset(str(v) for v in value)
+        if cond.test == "in_port":
+            return (lambda p, i, o: i in ids), None
+        return (lambda p, i, o: o in ids), None
+    if cond.test in ("in_group", "out_group"):
+        assert isinstance(value, str)
+        members = topo.port_group_members.get(value, frozenset())
+        if cond.test == "in_group":
+            return (lambda p, i, o: i in members), ("port_group", value)
+        return (lambda p, i, o: o in members), ("port_group", value)
     if cond.test == "mac":
-        mask = getattr(rule, cond.mask_field) if cond.mask_field else None
+        assert isinstance(value, int)
+        mask: object = getattr(rule, cond.mask_field) if cond.mask_field else None
+        assert mask is None or isinstance(mask, int)
         return _mac_test(attr, value, mask), None
     if cond.test == "eq":
         return _eq_test(attr, value), None
     if cond.test == "cidr":
+        assert isinstance(value, Cidr)
         return _cidr_test(attr, value), None
     if cond.test == "ip_group":
+        assert isinstance(value, str)
         return _group_test(attr, _ip_group(topo, value)), ("ip_address_group", value)
     if cond.test == "range":
-        return _range_test(attr, *value), None
+        assert isinstance(value, tuple) and len(value) == 2
+        lo, hi = value
+        assert isinstance(lo, int) and isinstance(hi, int)
+        return _range_test(attr, lo, hi), None
+    assert isinstance(value, str)
     ok = FRAGMENT_OK[value]
-    return (lambda p, i, o: getattr(p, attr) in ok), None
+    return (lambda p, i, o: p.fragment in ok), None
 
 
 #: the rule's condition fields, in declaration order
