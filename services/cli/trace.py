@@ -110,23 +110,46 @@ def do_trace(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _names(ctx: Context, body: Mapping[str, Any]) -> dict[str, str]:
+Json = Mapping[str, object]
+
+
+def _dicts(value: object) -> list[Json]:
+    """The JSON objects of a list in a server answer (anything else is skipped)."""
+    if not isinstance(value, list):
+        return []
+    out: list[Json] = []
+    for item in value:
+        if isinstance(item, dict):
+            obj: Json = item
+            out.append(obj)
+    return out
+
+
+def _items(value: object) -> list[object]:
+    """A list in a server answer, or nothing."""
+    return list(value) if isinstance(value, list) else []
+
+
+def _names(ctx: Context, body: Json) -> dict[str, str]:
     """id -> name of the objects the trace mentions, one GET each (at most MAX_LOOKUPS;
     best effort: an object that cannot be read is shown by its id)."""
     wanted: dict[str, str] = {}  # id -> collection
-    hops = [h for h in body.get("hops") or [] if isinstance(h, dict)]
+    hops = _dicts(body.get("hops"))
     for h in hops:
-        if h.get("kind") in HOP_KINDS and isinstance(h.get("device"), str):
-            wanted.setdefault(h["device"], HOP_KINDS[h["kind"]])
-        if isinstance(h.get("rule"), str):
-            wanted.setdefault(h["rule"], "rules")
-    ports = [*(body.get("egress_ports") or [])]
-    ports += [g.get("port_id") for g in body.get("generated") or [] if isinstance(g, dict)]
-    ports += [
-        m for h in hops if isinstance(h.get("reason"), str) for m in _UUID.findall(h["reason"])
-    ]
-    if isinstance(body.get("reason"), str):
-        ports += _UUID.findall(body["reason"])
+        kind, device, rule, reason = h.get("kind"), h.get("device"), h.get("rule"), h.get("reason")
+        if isinstance(kind, str) and kind in HOP_KINDS and isinstance(device, str):
+            wanted.setdefault(device, HOP_KINDS[kind])
+        if isinstance(rule, str):
+            wanted.setdefault(rule, "rules")
+    ports = _items(body.get("egress_ports"))
+    ports += [g.get("port_id") for g in _dicts(body.get("generated"))]
+    for h in hops:
+        reason = h.get("reason")
+        if isinstance(reason, str):
+            ports += _UUID.findall(reason)
+    top = body.get("reason")
+    if isinstance(top, str):
+        ports += _UUID.findall(top)
     for pid in ports:
         if isinstance(pid, str):
             wanted.setdefault(pid, "ports")
@@ -141,7 +164,7 @@ def _names(ctx: Context, body: Mapping[str, Any]) -> dict[str, str]:
     return names
 
 
-def label(oid: Any, names: Mapping[str, str]) -> str:
+def label(oid: object, names: Mapping[str, str]) -> str:
     """`name (id prefix)` for a named object, else its id."""
     if not isinstance(oid, str) or not oid:
         return cell(oid)
@@ -149,7 +172,7 @@ def label(oid: Any, names: Mapping[str, str]) -> str:
     return f"{cell(name)} ({oid[:8]})" if name else oid
 
 
-def with_names(text: Any, names: Mapping[str, str]) -> str:
+def with_names(text: object, names: Mapping[str, str]) -> str:
     """A server reason with the ids of named objects labelled ("mac -> vm2 (7a5850e6)")."""
     if not isinstance(text, str):
         return cell(text)
@@ -165,9 +188,9 @@ def packet_text(packet: Any) -> str:
     return " ".join(f"{k}={cell(packet[k])}" for k in keys)
 
 
-def render(body: Mapping[str, Any], names: Mapping[str, str]) -> str:
+def render(body: Json, names: Mapping[str, str]) -> str:
     """The trace for people: the hop table, then decision, reason, egress and packet out."""
-    hops = [h for h in body.get("hops") or [] if isinstance(h, dict)]
+    hops = _dicts(body.get("hops"))
     rows = [
         {
             "n": i,
@@ -191,21 +214,19 @@ def render(body: Mapping[str, Any], names: Mapping[str, str]) -> str:
     lines.append(f"decision:     {cell(body.get('decision'))}")
     if body.get("reason"):
         lines.append(f"reason:       {with_names(body.get('reason'), names)}")
-    ports = body.get("egress_ports") or []
+    ports = _items(body.get("egress_ports"))
     lines.append(f"egress ports: {', '.join(label(p, names) for p in ports) or '-'}")
-    for e in body.get("egress") or []:
-        if isinstance(e, dict):
-            where = f"{cell(e.get('host_id'))}/{cell(e.get('interface'))}"
-            rewrites = ",".join(str(r) for r in e.get("rewrites") or []) or "-"
-            lines.append(
-                f"  {label(e.get('port_id'), names)}: host/interface {where}, "
-                f"tunnel key {cell(e.get('tunnel_key'))}, rewrites {rewrites}"
-            )
+    for e in _dicts(body.get("egress")):
+        where = f"{cell(e.get('host_id'))}/{cell(e.get('interface'))}"
+        rewrites = ",".join(str(r) for r in _items(e.get("rewrites"))) or "-"
+        lines.append(
+            f"  {label(e.get('port_id'), names)}: host/interface {where}, "
+            f"tunnel key {cell(e.get('tunnel_key'))}, rewrites {rewrites}"
+        )
     lines.append(f"packet out:   {packet_text(body.get('packet_out'))}")
-    for g in body.get("generated") or []:
-        if isinstance(g, dict):
-            lines.append(
-                f"generated:    {cell(g.get('reason'))} out of {label(g.get('port_id'), names)}: "
-                f"{packet_text(g.get('packet'))}"
-            )
+    for g in _dicts(body.get("generated")):
+        lines.append(
+            f"generated:    {cell(g.get('reason'))} out of {label(g.get('port_id'), names)}: "
+            f"{packet_text(g.get('packet'))}"
+        )
     return "\n".join(lines)
