@@ -121,8 +121,7 @@ class Nemesis:
             return {"hosts": list(fault.hosts)}
         if fault.kind == "clock":
             for h in fault.hosts:
-                await asyncio.to_thread(c.stop_agent, h)
-                await asyncio.to_thread(c.start_agent, h, fault.skew)
+                await self._restart(h, fault.skew)
             return {"hosts": list(fault.hosts), "offset": fault.skew}
         if fault.kind == "storm":
             return {"hosts": list(fault.hosts)}
@@ -137,6 +136,16 @@ class Nemesis:
             self._zk_killed.append(leader.sid)
             return {"server": leader.sid, "leader": True}
         raise ValueError(f"unknown fault kind {fault.kind!r}")
+
+    async def _restart(self, host: str, skew: float) -> None:
+        """Restart an agent (graceful stop, start with `skew` s of wall clock offset): meshd
+        reads the wall clock once at start. Logged as a kill window of kind `restart`, so
+        the agent's absence is not taken for a false dead declaration."""
+        value: Json = {"hosts": [host], "kind": "restart"}
+        self.recorder.nemesis(START + "kill", value)
+        await asyncio.to_thread(self.cluster.stop_agent, host)
+        await asyncio.to_thread(self.cluster.start_agent, host, skew)
+        self.recorder.nemesis(STOP + "kill", value)
 
     async def _kill_after_ack(self, host: str) -> Json:
         """SIGKILL `host` within a few ms of its next acknowledged write."""
@@ -188,8 +197,7 @@ class Nemesis:
                 c.resume_agent(h)
         elif fault.kind == "clock":
             for h in fault.hosts:
-                await asyncio.to_thread(c.stop_agent, h)
-                await asyncio.to_thread(c.start_agent, h, 0.0)
+                await self._restart(h, 0.0)
         elif fault.kind == "zookeeper" and c.zk is not None:
             for n in c.zk.nodes:
                 if not n.running:
