@@ -125,7 +125,7 @@ class TopologyStore:
         except ValidationError as e:
             raise StoreError(400, e.message, e.field) from None
 
-    def _body(self, body: Any) -> dict[str, Any]:
+    def _body(self, body: object) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise StoreError(400, "expected a JSON object", "body")
         for key, why in READ_ONLY.items():
@@ -133,7 +133,7 @@ class TopologyStore:
                 raise StoreError(400, why, key)
         return dict(body)
 
-    def create(self, kind: str, body: Any) -> dict[str, Any]:
+    def create(self, kind: str, body: object) -> dict[str, Any]:
         """Validate and create; returns the object with its new id."""
         data = self._body(body)
         self._kind(kind)
@@ -146,7 +146,7 @@ class TopologyStore:
         self._write(kind, lambda s, rid: T.create(s, rid, dumped))
         return self.view(kind, obj)
 
-    def patch(self, kind: str, oid: str, body: Any) -> dict[str, Any]:
+    def patch(self, kind: str, oid: str, body: object) -> dict[str, Any]:
         """Change some fields; only the changed ones are written (per-field LWW)."""
         data = self._body(body)
         current = self._get(kind, oid).to_dict()
@@ -167,7 +167,7 @@ class TopologyStore:
             raise StoreError(409, f"still referenced by {names}")
         self._write(kind, lambda s, rid: T.delete(s, rid, oid))
 
-    def link(self, port_id: str, peer_id: Any) -> dict[str, Any]:
+    def link(self, port_id: str, peer_id: object) -> dict[str, Any]:
         """Link two unbound, unlinked ports of different devices (an interior link)."""
         port = self._get("ports", port_id)
         if not isinstance(peer_id, str):
@@ -216,10 +216,10 @@ class TopologyStore:
         """Dangling references -> 404 naming the field; inconsistent ones -> 400."""
         topo = self.topology()
         for field, kinds in REFERENCES[kind].items():
-            value = getattr(obj, field)
+            value: object = getattr(obj, field)
             ids = value if isinstance(value, tuple) else (value,)
             for ref in ids:
-                if ref is not None and not any(topo.get(k, ref) is not None for k in kinds):
+                if isinstance(ref, str) and not any(topo.get(k, ref) is not None for k in kinds):
                     raise StoreError(404, f"no {' or '.join(k[:-1] for k in kinds)} {ref}", field)
         if isinstance(obj, Port):
             device = topo.bridges.get(obj.device_id) or topo.routers.get(obj.device_id)
