@@ -14,6 +14,7 @@ from typing import Any
 
 from services.simulation.conditions import CONDITIONS, FRAGMENT_OK
 from services.simulation.packet import Packet
+from services.topology.addr import Cidr
 from services.topology.fields import Condition, FieldSpec
 from services.topology.rule import Rule
 from services.topology.snapshot import Topology
@@ -24,10 +25,10 @@ _ALL_MAC = 0xFFFFFFFFFFFF
 
 class _Emitter:
     def __init__(self) -> None:
-        self.ns: dict[str, Any] = {}
+        self.ns: dict[str, object] = {}
         self.fields: set[str] = set()
 
-    def const(self, value: Any) -> str:
+    def const(self, value: object) -> str:
         name = f"K{len(self.ns)}"
         self.ns[name] = value
         return name
@@ -46,24 +47,30 @@ def _cidr(e: _Emitter, attr: str, mask: int, net: int) -> str:
 
 def _expr(rule: Rule, spec: FieldSpec, cond: Condition, topo: Topology, e: _Emitter) -> str:
     """The source of one set condition (declared in services/topology/rule.py)."""
-    value = getattr(rule, spec.name)
+    value: object = getattr(rule, spec.name)
     attr = cond.reads or ""
     if cond.test == "in_port":
+        assert isinstance(value, tuple)
         return f"i in {e.const(frozenset(value))}"
     if cond.test == "out_port":
+        assert isinstance(value, tuple)
         return f"o in {e.const(frozenset(value))}"
     if cond.test in ("in_group", "out_group"):
+        assert isinstance(value, str)
         g = topo.port_group_members.get(value, frozenset())
         return f"{'i' if cond.test == 'in_group' else 'o'} in {e.const(g)}"
     if cond.test == "mac":
-        m = getattr(rule, cond.mask_field) if cond.mask_field else None
-        m = _ALL_MAC if m is None else m
+        assert isinstance(value, int)
+        mask: object = getattr(rule, cond.mask_field) if cond.mask_field else None
+        m = mask if isinstance(mask, int) else _ALL_MAC
         return f"({e.field(attr)} & {m}) == {value & m}"
     if cond.test == "eq":
         return f"{e.field(attr)} == {value}"
     if cond.test == "cidr":
+        assert isinstance(value, Cidr)
         return _cidr(e, attr, value.mask, value.network)
     if cond.test == "ip_group":
+        assert isinstance(value, str)
         group = topo.ip_address_groups.get(value)
         prefixes = group.addresses if group is not None else ()
         hosts = frozenset(c.addr for c in prefixes if c.plen == 32)
@@ -74,8 +81,10 @@ def _expr(rule: Rule, spec: FieldSpec, cond: Condition, topo: Topology, e: _Emit
             expr += f" or any(({v} & m) == n for m, n in {e.const(nets)})"
         return f"({v} is not None and ({expr}))"
     if cond.test == "range":
+        assert isinstance(value, tuple)
         v = e.field(attr)
         return f"({v} is not None and {value[0]} <= {v} <= {value[1]})"
+    assert isinstance(value, str)
     return f"{e.field(attr)} in {e.const(FRAGMENT_OK[value])}"
 
 
@@ -100,7 +109,7 @@ def compile_chain(rules: tuple[Rule, ...], topo: Topology) -> FirstMatch:
         body.append(f"    if start <= {k} and {test}:\n        return {k}")
     loads = [f"    f_{f} = p.{f}" for f in sorted(e.fields)]
     src = "def first_match(p, i, o, start):\n" + "\n".join([*loads, *body, "    return -1"]) + "\n"
-    ns = dict(e.ns)
+    ns: dict[str, Any] = dict(e.ns)  # exec fills it with the generated function
     exec(compile(src, "<chain>", "exec"), ns)
     fn: FirstMatch = ns["first_match"]
     return fn
