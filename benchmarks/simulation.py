@@ -11,9 +11,14 @@ import argparse
 import gc
 import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+# the repo root before benchmarks/ (whose datapath.py would shadow the datapath package)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.simulation import Decision, DictStateView, simulate
 from services.simulation.packet import PROTO_TCP, Packet
