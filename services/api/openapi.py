@@ -6,7 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from services.simulation.packet import FIELD_NAMES
-from services.topology.fields import IP_SCHEMA, MAC_SCHEMA, PROTO_SCHEMA, UUID_SCHEMA
+from services.topology.fields import (
+    IP_SCHEMA,
+    MAC_SCHEMA,
+    PROTO_SCHEMA,
+    UUID_SCHEMA,
+    FieldSpec,
+    Is,
+    IsSet,
+    Lists,
+    Requires,
+)
 from services.topology.model import KINDS
 
 _UUID = dict(UUID_SCHEMA)
@@ -23,15 +33,53 @@ def field_schema(kind: str, name: str) -> dict[str, Any]:
     raise KeyError(f"{kind} has no field {name!r}")
 
 
-#: rules across fields that a JSON schema (OpenAPI 3.0) cannot say; the API answers 400
+#: rules across fields that a JSON schema cannot say (they depend on other objects or
+#: compare values); the API answers 400. The others are in the schema (`_constraint`).
 _CROSS_FIELD = {
     "ports": "A port has its device's tenant; only router ports have an address, only bridge "
     "ports addresses and vlan; a linked port cannot be bound.",
-    "routes": "A normal route needs next_hop_port, a port of its router.",
-    "rules": "A jump rule needs jump_chain_id and only a jump rule has one; invert names only "
-    "conditions that are set; eth_src_mask and eth_dst_mask need eth_src and eth_dst; "
-    "src_port and dst_port ranges have lo <= hi.",
+    "routes": "next_hop_port is a port of the route's router.",
+    "rules": "src_port and dst_port ranges have lo <= hi.",
 }
+
+#: absent or null (OpenAPI 3.0 spells "null only" as a nullable enum of null)
+_NULL: dict[str, Any] = {"nullable": True, "enum": [None]}
+
+
+def _set(spec: FieldSpec) -> dict[str, Any]:
+    """The schema of a set (non-null) value of a field."""
+    return {k: v for k, v in spec.schema().items() if k != "nullable"}
+
+
+def _constraint(specs: dict[str, FieldSpec], rule: Requires, patch: bool) -> dict[str, Any]:
+    """One declared cross-field rule (fields.Requires) as `anyOf: [when fails, then holds]`.
+
+    For a PATCH the server checks the body merged with the stored object, so a field the
+    body leaves out may hold anything: only what the body's own fields decide is refused."""
+    when, target = rule.when, specs[rule.field]
+    if isinstance(when, Is):
+        others = [v for v in specs[when.field].schema()["enum"] if v not in when.values]
+        fails: dict[str, Any] = {"properties": {when.field: {"type": "string", "enum": others}}}
+        if not patch and specs[when.field].default in when.values:
+            fails["required"] = [when.field]  # absent means the default, which holds
+    elif isinstance(when, IsSet):
+        fails = {"properties": {when.field: _NULL}}
+    else:
+        assert isinstance(when, Lists)
+        fails = {"properties": {when.field: {"items": {"not": {"enum": [when.item]}}}}}
+    then: dict[str, Any] = {"properties": {rule.field: _set(target) if rule.present else _NULL}}
+    if rule.present and not patch:
+        then["required"] = [rule.field]
+    return {"anyOf": [fails, then], "description": f"{rule.report or rule.field}: {rule.message}"}
+
+
+def _constraints(kind: str, patch: bool) -> dict[str, Any]:
+    """`allOf` of the kind's declared cross-field rules (empty when it has none)."""
+    cls = KINDS[kind]
+    specs = {s.name: s for s in cls.spec()}
+    rules = [_constraint(specs, r, patch) for r in cls.CONSTRAINTS]
+    return {"allOf": rules} if rules else {}
+
 
 _ERROR = {
     "description": "error",
@@ -58,6 +106,7 @@ def _schema(kind: str) -> dict[str, Any]:
         "required": required,
         "additionalProperties": False,
     }
+    out.update(_constraints(kind, patch=False))
     if kind in _CROSS_FIELD:
         out["description"] = _CROSS_FIELD[kind]
     return out
@@ -70,6 +119,7 @@ def _patch_schema(kind: str) -> dict[str, Any]:
         "type": "object",
         "properties": {k: v for k, v in props.items() if not v.get("readOnly")},
         "additionalProperties": False,
+        **_constraints(kind, patch=True),
     }
 
 

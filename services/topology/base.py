@@ -12,6 +12,7 @@ from services.topology.fields import (
     TEXT,
     UUID,
     FieldSpec,
+    Requires,
     dump_fields,
     field,
     parse_fields,
@@ -25,6 +26,8 @@ class TopologyObject:
     with `fields.field(...)`; KIND is the kind's name (and its replicated table suffix)."""
 
     KIND: ClassVar[str]
+    #: rules across fields (fields.Requires), checked by the kind's __post_init__
+    CONSTRAINTS: ClassVar[tuple[Requires, ...]] = ()
     id: str = field(UUID, read_only="set by the server")
     tenant_id: str = field(NONEMPTY)
     name: str = field(TEXT, default="")

@@ -168,6 +168,72 @@ def field(
     return dataclasses.field(default=default, metadata=meta)
 
 
+# ---------------------------------------------------------------------- cross-field rules
+
+
+@dataclass(frozen=True, slots=True)
+class Is:
+    """Holds when `field` has one of `values`."""
+
+    field: str
+    values: tuple[str, ...]
+
+    def holds(self, obj: object) -> bool:
+        """True when the object's field has one of the values."""
+        return getattr(obj, self.field) in self.values
+
+
+@dataclass(frozen=True, slots=True)
+class IsSet:
+    """Holds when `field` is set (not None)."""
+
+    field: str
+
+    def holds(self, obj: object) -> bool:
+        """True when the object's field is not None."""
+        return getattr(obj, self.field) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Lists:
+    """Holds when the list field `field` holds `item`."""
+
+    field: str
+    item: str
+
+    def holds(self, obj: object) -> bool:
+        """True when the object's list field contains the item."""
+        value: object = getattr(obj, self.field)
+        return isinstance(value, tuple) and self.item in value
+
+
+When = Is | IsSet | Lists
+
+
+@dataclass(frozen=True, slots=True)
+class Requires:
+    """A rule across fields, declared once: when `when` holds, `field` must be set
+    (`present`) or unset. The validator (`check`) and the OpenAPI schema
+    (services/api/openapi.py) both derive from it; a violation names `report` (else `field`)."""
+
+    when: When
+    field: str
+    present: bool
+    message: str
+    report: str | None = None
+
+    def check(self, obj: object) -> None:
+        """Raise ValidationError when the object breaks the rule."""
+        if self.when.holds(obj) and (getattr(obj, self.field) is not None) != self.present:
+            raise ValidationError(self.report or self.field, self.message)
+
+
+def check_rules(obj: object, rules: tuple[Requires, ...]) -> None:
+    """Check an object against its kind's cross-field rules, in declaration order."""
+    for rule in rules:
+        rule.check(obj)
+
+
 _SPECS: dict[type, tuple[FieldSpec, ...]] = {}
 
 

@@ -6,8 +6,18 @@ from dataclasses import dataclass
 
 from services.topology.addr import Cidr
 from services.topology.base import TopologyObject
-from services.topology.errors import ValidationError
-from services.topology.fields import CIDR, IP, UUID, enum, field, int_range, opt
+from services.topology.fields import (
+    CIDR,
+    IP,
+    UUID,
+    Is,
+    Requires,
+    check_rules,
+    enum,
+    field,
+    int_range,
+    opt,
+)
 
 ROUTE_TYPES = ("normal", "blackhole", "reject")
 ANY_SRC = Cidr(0, 0)
@@ -18,6 +28,9 @@ class Route(TopologyObject):
     """dst/src prefixes select the route; ties among equal prefixes are ECMP by weight."""
 
     KIND = "routes"
+    CONSTRAINTS = (
+        Requires(Is("type", ("normal",)), "next_hop_port", True, "required for a normal route"),
+    )
     router_id: str = field(UUID, refs=("routers",))
     dst: Cidr = field(CIDR)
     src: Cidr = field(CIDR, default=ANY_SRC)
@@ -27,5 +40,4 @@ class Route(TopologyObject):
     weight: int = field(int_range(1, 65535), default=100)
 
     def __post_init__(self) -> None:
-        if self.type == "normal" and self.next_hop_port is None:
-            raise ValidationError("next_hop_port", "required for a normal route")
+        check_rules(self, self.CONSTRAINTS)

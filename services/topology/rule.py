@@ -21,6 +21,11 @@ from services.topology.fields import (
     UUIDS,
     Codec,
     Condition,
+    Is,
+    IsSet,
+    Lists,
+    Requires,
+    check_rules,
     enum,
     field,
     int_range,
@@ -134,26 +139,37 @@ INVERT: Codec[tuple[str, ...]] = Codec(
 )
 
 
+#: a rule's cross-field rules, in the order they are checked: only a jump rule has a jump
+#: target, `invert` names only set conditions, a mask needs its address
+RULE_CONSTRAINTS: tuple[Requires, ...] = (
+    Requires(Is("action", ("jump",)), "jump_chain_id", True, "required for a jump rule"),
+    Requires(
+        Is("action", tuple(a for a in ACTIONS if a != "jump")),
+        "jump_chain_id",
+        False,
+        "only a jump rule has a jump target",
+    ),
+    *(
+        Requires(Lists("invert", name), name, True, f"inverts {name!r}, which is not set", "invert")
+        for name in CONDITION_NAMES
+    ),
+    *(
+        Requires(
+            IsSet(s.condition.mask_field), s.name, True, f"needs {s.name}", s.condition.mask_field
+        )
+        for s in specs_of(RuleConditions)
+        if s.condition is not None and s.condition.mask_field is not None
+    ),
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rule(RuleConditions):
     """One rule: every present condition must hold (each may be inverted) for the action."""
 
     KIND = "rules"
+    CONSTRAINTS = RULE_CONSTRAINTS
     invert: tuple[str, ...] = field(INVERT, default=())
 
     def __post_init__(self) -> None:
-        if self.action == "jump" and self.jump_chain_id is None:
-            raise ValidationError("jump_chain_id", "required for a jump rule")
-        if self.action != "jump" and self.jump_chain_id is not None:
-            raise ValidationError("jump_chain_id", "only a jump rule has a jump target")
-        for name in self.invert:
-            if getattr(self, name) is None:
-                raise ValidationError("invert", f"inverts {name!r}, which is not set")
-        for spec in specs_of(RuleConditions):
-            mask = spec.condition.mask_field if spec.condition is not None else None
-            if (
-                mask is not None
-                and getattr(self, mask) is not None
-                and getattr(self, spec.name) is None
-            ):
-                raise ValidationError(mask, f"needs {spec.name}")
+        check_rules(self, self.CONSTRAINTS)
