@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -68,7 +69,10 @@ class Sources:
         self.view = self.view.apply(updates)
 
 
-def topology() -> tuple[Topology, dict[str, str]]:
+def topology(rules: int = 100) -> tuple[Topology, dict[str, str]]:
+    """Bridge A - router - bridge B; chains of `rules` rules on both bridges' and the
+    router's inbound side (the issue's scenario): all but the router's last rule (drop TCP
+    port 23) miss, so every packet walks every rule."""
     b = TopologyBuilder("bench")
     ids = {"bA": b.bridge("A"), "bB": b.bridge("B"), "r": b.router("A")}
     ids["a1"] = b.port(ids["bA"], binding={"host_id": "h1", "interface": "bt1"},
@@ -79,9 +83,13 @@ def topology() -> tuple[Topology, dict[str, str]]:
     ids["rB"], _ = b.attach(ids["r"], ids["bB"], "10.0.2.1/24")
     b.route(ids["r"], "10.0.1.0/24", next_hop_port=ids["rA"])
     b.route(ids["r"], "10.0.2.0/24", next_hop_port=ids["rB"])
-    chain = b.chain("A")
-    b.rule(chain, 1, "drop", proto="tcp", dst_port=[23, 23])
-    b.update("routers", ids["r"], inbound_chain_id=chain)
+    for dev, kind in (("bA", "bridges"), ("r", "routers"), ("bB", "bridges")):
+        chain = b.chain("A")
+        for i in range(max(rules - 1, 0)):  # sources that never occur: every rule misses
+            b.rule(chain, i + 1, "drop", ip_src=f"192.168.{i % 250}.{i // 250}/32")
+        if dev == "r":
+            b.rule(chain, rules, "drop", proto="tcp", dst_port=[23, 23])
+        b.update(kind, ids[dev], inbound_chain_id=chain)
     return b.build(), ids
 
 
@@ -111,10 +119,18 @@ async def open_dp(backend: str, ns: str, queue: int) -> Datapath:
     return UserspaceDatapath("bench", netns=ns, upcall_queue=queue)
 
 
+RULES = 100  # rules per chain (--rules)
+PACED_RATE = 6000.0  # offered frames per second for the latency run: half the 12,000 target
+
+
+def path_config(n: int, queue_size: int = PathConfig().queue_size) -> PathConfig:
+    return PathConfig(max_flows=n + 100, queue_size=queue_size)
+
+
 async def run_direct(ns: str, n: int, backend: str) -> dict[str, float]:
-    topo, ids = topology()
+    topo, ids = topology(RULES)
     dp = await open_dp(backend, ns, n + 10)
-    path = PacketPath(dp, "h1", Sources(topo), PathConfig(max_flows=n + 100))
+    path = PacketPath(dp, "h1", Sources(topo), path_config(n))
     await path.start()
     try:
         port = path.bindings[ids["a1"]].port_no
@@ -142,9 +158,9 @@ async def run_direct(ns: str, n: int, backend: str) -> dict[str, float]:
 
 
 async def run_wire(ns: str, n: int, backend: str) -> dict[str, float]:
-    topo, ids = topology()
+    topo, ids = topology(RULES)
     dp = await open_dp(backend, ns, n + 10)
-    path = PacketPath(dp, "h1", Sources(topo), PathConfig(max_flows=n + 100, queue_size=n + 10))
+    path = PacketPath(dp, "h1", Sources(topo), path_config(n, n + 10))
     await path.start()
     with in_netns(ns):
         inj = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
@@ -167,6 +183,48 @@ async def run_wire(ns: str, n: int, backend: str) -> dict[str, float]:
             "installed": done,
             "lost": float((await dp.stats()).lost),
         }
+    finally:
+        inj.close()
+        await path.stop()
+        await dp.close()
+
+
+async def run_paced(ns: str, n: int, backend: str, rate: float) -> dict[str, float]:
+    """Frames offered on the wire at `rate` per second; miss-to-installed latency of each
+    (send time to the return of the datapath's install_flow for its TCP port)."""
+    topo, ids = topology(RULES)
+    dp = await open_dp(backend, ns, n + 10)
+    sent: dict[int, float] = {}
+    took: list[float] = []
+    install = dp.install_flow
+
+    async def timed_install(*args: Any, **kw: Any) -> bytes:
+        ufid = await install(*args, **kw)
+        tcp = args[0].tcp
+        if tcp is not None and tcp.dst in sent:
+            took.append(time.perf_counter() - sent.pop(tcp.dst))
+        return ufid
+
+    dp.install_flow = timed_install  # type: ignore[method-assign]
+    path = PacketPath(dp, "h1", Sources(topo), path_config(n, n + 10))
+    await path.start()
+    with in_netns(ns):
+        inj = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        inj.bind(("bv1", 0))
+    try:
+        raws = [frame(topo, ids, 1024 + i)[1] for i in range(n)]
+        t0 = time.perf_counter()
+        for i, raw in enumerate(raws):
+            due = t0 + i / rate
+            while time.perf_counter() < due:
+                await asyncio.sleep(0)
+            sent[1024 + i] = time.perf_counter()
+            inj.send(raw)
+        deadline = time.monotonic() + 30
+        while sent and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+        took.sort()
+        return {"p50_ms": took[len(took) // 2] * 1e3, "p99_ms": took[int(len(took) * 0.99)] * 1e3}
     finally:
         inj.close()
         await path.stop()
@@ -205,7 +263,11 @@ def measure(ns: str, backend: str, flows: int, runs: int) -> dict[str, float]:
     """Median figures of `runs` direct and `runs` wire runs on `backend`."""
     direct = [asyncio.run(run_direct(ns, flows, backend)) for _ in range(runs)]
     wire = [asyncio.run(run_wire(ns, flows, backend)) for _ in range(runs)]
+    paced = [asyncio.run(run_paced(ns, flows, backend, PACED_RATE)) for _ in range(runs)]
     return {
+        "paced_offered_per_s": PACED_RATE,
+        "paced_latency_p50_ms": round(statistics.median(r["p50_ms"] for r in paced), 3),
+        "paced_latency_p99_ms": round(statistics.median(r["p99_ms"] for r in paced), 3),
         "direct_flows_per_s": med(direct, "rate"),
         "direct_flows_per_cpu_s": med(direct, "cpu_rate"),
         "direct_latency_p50_us": med(direct, "p50_us"),
@@ -247,6 +309,18 @@ def describe(backend: str, fig: dict[str, float]) -> list[str]:
     ]
 
 
+def profile(ns: str, backend: str, flows: int) -> None:
+    """One direct run under pyinstrument; the call tree as text on stdout."""
+    from pyinstrument import Profiler
+
+    prof = Profiler(interval=0.0002)
+    prof.start()
+    fig = asyncio.run(run_direct(ns, flows, backend))
+    prof.stop()
+    print(prof.output_text(unicode=False, color=False, show_all=False))
+    print(f"direct (profiled): {fig['cpu_rate']:.0f} flows per CPU-second")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -263,13 +337,25 @@ def main() -> int:
     )
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--rules", type=int, default=100, help="rules per chain (3 chains)")
+    ap.add_argument(
+        "--profile", action="store_true", help="one direct run under pyinstrument (text out)"
+    )
     args = ap.parse_args()
+    global RULES
+    RULES = args.rules
     flows = args.flows or (5000 if args.backend == "userspace" else 300)
     if os.geteuid() != 0:
         print("agent_path: needs root (network namespace)", file=sys.stderr)
         return 2
     backends = ["userspace", "kernel"] if args.backend == "both" else [args.backend]
     ns = setup_ns()
+    if args.profile:
+        try:
+            profile(ns, args.backend, args.flows or 3000)
+        finally:
+            sh("ip", "netns", "del", ns, check=False)
+        return 0
     try:
         figs = {b: measure(ns, b, flows, args.runs) for b in backends}
     finally:
@@ -281,6 +367,11 @@ def main() -> int:
         out["kernel_to_userspace_ratio"] = ratios(figs["kernel"], figs["userspace"])
     else:
         out.update(figs[args.backend])
+    main_fig = figs[backends[0]]
+    out["direct_per_cpu_s"] = main_fig["direct_flows_per_cpu_s"]
+    out["wire_per_cpu_s"] = main_fig["wire_flows_per_cpu_s"]
+    out["p99_ms"] = main_fig["paced_latency_p99_ms"]
+    out["rules_per_chain"] = RULES
     out["load_avg_1m"] = round(os.getloadavg()[0], 2)
     out["target_flows_per_s"] = 10000
     if args.json:

@@ -243,32 +243,46 @@ def _masked(value: Any, mask: Any) -> SetMasked:
 
 def rewrite_actions(before: Packet, after: Packet) -> list[Action]:
     """Set-field actions that turn headers `before` into `after` (masked sets only; the
-    values are pre-masked: the kernel refuses value bits outside the mask)."""
+    values are pre-masked: the kernel refuses value bits outside the mask). Cached by what
+    changed: the actions read only the changed fields' values (the others are masked out),
+    the protocol and whether the IP header is there, so flows along one path share them."""
     if before == after:
         return []
-    changed = {n for n, a, b in zip(FIELD_NAMES, before, after, strict=True) if a != b}
+    diff = tuple((i, b, a) for i, (b, a) in enumerate(zip(before, after, strict=True)) if a != b)
+    no_ip = after.ip_src is None or after.ip_dst is None or after.ttl is None
+    return list(_rewrites(diff, after.proto, no_ip))
+
+
+@functools.lru_cache(maxsize=4096)
+def _rewrites(
+    diff: tuple[tuple[int, Any, Any], ...], proto: int | None, no_ip: bool
+) -> tuple[Action, ...]:
+    """rewrite_actions of one (changed fields, their old and new values) shape."""
+    changed = {FIELD_NAMES[i] for i, _, _ in diff}
+    old = {FIELD_NAMES[i]: b for i, b, _ in diff}
+    new = {FIELD_NAMES[i]: a for i, _, a in diff}
     acts: list[Action] = []
     bad = changed - _SETTABLE
     if bad:
         raise TranslationError(f"the datapath cannot rewrite {min(bad)}")
     if "vlan" in changed:
-        if before.vlan is not None:
+        if old["vlan"] is not None:
             acts.append(PopVlan())
-        if after.vlan is not None:
-            acts.append(PushVlan(tci=after.vlan))
+        if new["vlan"] is not None:
+            acts.append(PushVlan(tci=new["vlan"]))
     if changed & _ETH:
         acts.append(
             _masked(
-                EthernetKey(after.eth_src, after.eth_dst),
+                EthernetKey(new.get("eth_src", 0), new.get("eth_dst", 0)),
                 EthernetKey(U48 if "eth_src" in changed else 0, U48 if "eth_dst" in changed else 0),
             )
         )
     if changed & _IP:
-        if after.ip_src is None or after.ip_dst is None or after.ttl is None:
+        if no_ip:
             raise TranslationError("IP rewrite of a packet without IP")
         acts.append(
             _masked(
-                Ipv4Key(src=after.ip_src, dst=after.ip_dst, ttl=after.ttl),
+                Ipv4Key(src=new.get("ip_src", 0), dst=new.get("ip_dst", 0), ttl=new.get("ttl", 0)),
                 Ipv4Key(
                     src=U32 if "ip_src" in changed else 0,
                     dst=U32 if "ip_dst" in changed else 0,
@@ -277,15 +291,15 @@ def rewrite_actions(before: Packet, after: Packet) -> list[Action]:
             )
         )
     if changed & _L4:
-        sp, dp = after.src_port or 0, after.dst_port or 0
+        sp, dp = new.get("src_port") or 0, new.get("dst_port") or 0
         msk = (U16 if "src_port" in changed else 0, U16 if "dst_port" in changed else 0)
-        if after.proto == pk.PROTO_TCP:
+        if proto == pk.PROTO_TCP:
             acts.append(_masked(TcpKey(sp, dp), TcpKey(*msk)))
-        elif after.proto == pk.PROTO_UDP:
+        elif proto == pk.PROTO_UDP:
             acts.append(_masked(UdpKey(sp, dp), UdpKey(*msk)))
         else:
             raise TranslationError("port rewrite of a packet without TCP/UDP")
-    return acts
+    return tuple(acts)
 
 
 def egress_actions(egress: Egress, local: LocalView) -> tuple[list[Action], Tag | None, str | None]:
@@ -324,28 +338,30 @@ def translate(result: SimulationResult, key: FlowKey, local: LocalView) -> FlowP
     if result.decision in (Decision.CONSUMED, Decision.NEEDS_ARP):
         return None
     mask = flow_mask(result.match.mask, key)
-    tags = set(result.tags)
     if result.decision is not Decision.FORWARD:
-        return FlowPlan(key, mask, (), ERROR_TIMEOUT, frozenset(tags), None)
+        return FlowPlan(key, mask, (), ERROR_TIMEOUT, result.tags, None)
     actions: list[Action] = []
     errors: list[str] = []
+    extra: list[Tag] = []  # egress tags; the result's tag set is reused when there are none
     current = result.packet if result.packet is not None else packet_of(key)
+    outputs = False
     for egress in result.egress:
         outs, tag, error = egress_actions(egress, local)
         if tag is not None:
-            tags.add(tag)
+            extra.append(tag)
         if error is not None:
             errors.append(error)
             continue
-        actions += rewrite_actions(current, egress.packet)
+        if egress.packet != current:
+            actions += rewrite_actions(current, egress.packet)
         current = egress.packet
         actions += outs
-    if not any(isinstance(a, Output) for a in actions):
-        return FlowPlan(
-            key, mask, (), ERROR_TIMEOUT, frozenset(tags), "; ".join(errors) or "no egress"
-        )
+        outputs = outputs or bool(outs)
+    tags = result.tags.union(extra) if extra else result.tags
+    if not outputs:
+        return FlowPlan(key, mask, (), ERROR_TIMEOUT, tags, "; ".join(errors) or "no egress")
     # trailing rewrites after the last output are useless: they were never emitted
-    return FlowPlan(key, mask, tuple(actions), NORMAL_TIMEOUT, frozenset(tags), None)
+    return FlowPlan(key, mask, tuple(actions), NORMAL_TIMEOUT, tags, None)
 
 
 # --------------------------------------------------------------------------- tunnel egress
