@@ -39,7 +39,8 @@ _CROSS_FIELD = {
     "ports": "A port has its device's tenant; only router ports have an address, only bridge "
     "ports addresses and vlan; a linked port cannot be bound.",
     "routes": "next_hop_port is a port of the route's router.",
-    "rules": "src_port and dst_port ranges have lo <= hi.",
+    "rules": "invert names only conditions that are set; src_port and dst_port ranges have "
+    "lo <= hi.",
 }
 
 #: absent or null (OpenAPI 3.0 spells "null only" as a nullable enum of null)
@@ -77,7 +78,7 @@ def _constraints(kind: str, patch: bool) -> dict[str, Any]:
     """`allOf` of the kind's declared cross-field rules (empty when it has none)."""
     cls = KINDS[kind]
     specs = {s.name: s for s in cls.spec()}
-    rules = [_constraint(specs, r, patch) for r in cls.CONSTRAINTS]
+    rules = [_constraint(specs, r, patch) for r in cls.CONSTRAINTS if r.in_schema]
     return {"allOf": rules} if rules else {}
 
 

@@ -214,13 +214,15 @@ When = Is | IsSet | Lists
 class Requires:
     """A rule across fields, declared once: when `when` holds, `field` must be set
     (`present`) or unset. The validator (`check`) and the OpenAPI schema
-    (services/api/openapi.py) both derive from it; a violation names `report` (else `field`)."""
+    (services/api/openapi.py) both derive from it; a violation names `report` (else `field`).
+    `in_schema=False`: the document only describes it (see `invert` in rule.py)."""
 
     when: When
     field: str
     present: bool
     message: str
     report: str | None = None
+    in_schema: bool = True
 
     def check(self, obj: object) -> None:
         """Raise ValidationError when the object breaks the rule."""

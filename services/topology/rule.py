@@ -140,7 +140,9 @@ INVERT: Codec[tuple[str, ...]] = Codec(
 
 
 #: a rule's cross-field rules, in the order they are checked: only a jump rule has a jump
-#: target, `invert` names only set conditions, a mask needs its address
+#: target, `invert` names only set conditions, a mask needs its address. The `invert` ones
+#: stay out of the schema: one anyOf per condition, all conjoined, is more than schemathesis'
+#: generator can merge (UnsupportedSchema from 8 of them on), so the document describes them
 RULE_CONSTRAINTS: tuple[Requires, ...] = (
     Requires(Is("action", ("jump",)), "jump_chain_id", True, "required for a jump rule"),
     Requires(
@@ -150,7 +152,14 @@ RULE_CONSTRAINTS: tuple[Requires, ...] = (
         "only a jump rule has a jump target",
     ),
     *(
-        Requires(Lists("invert", name), name, True, f"inverts {name!r}, which is not set", "invert")
+        Requires(
+            Lists("invert", name),
+            name,
+            True,
+            f"inverts {name!r}, which is not set",
+            "invert",
+            in_schema=False,
+        )
         for name in CONDITION_NAMES
     ),
     *(

@@ -74,6 +74,7 @@ CROSS_FIELD = (
     ("peer_id", "a port cannot peer with itself"),
     ("binding", "port "),  # link: "port X is bound to a host interface"
     ("next_hop_port", "not a port of this router"),
+    ("invert", "inverts "),  # declared with in_schema=False (rule.py says why)
     ("src_port", "expected [lo, hi] with 0 <= lo <= hi"),
     ("dst_port", "expected [lo, hi] with 0 <= lo <= hi"),
     ("peer_id", "cannot link two ports of one device"),
