@@ -198,7 +198,9 @@ def _realistic(case: Any, data: st.DataObject, ids: dict[str, list[str]]) -> Non
         refs = {"peer_id": ("ports",)}
     for field, kinds in refs.items():
         pool = [i for k in kinds for i in ids.get(k, [])]
-        if field in body and pool and data.draw(st.booleans(), label=f"real {field}"):
+        if body.get(field) is None:  # absent or null stays so (null may be what a rule needs)
+            continue
+        if pool and data.draw(st.booleans(), label=f"real {field}"):
             value = data.draw(st.sampled_from(pool), label=field)
             body[field] = [value] if field in LIST_REFERENCES else value
 
