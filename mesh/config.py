@@ -97,11 +97,6 @@ class MeshConfig:
     dead_reap_time: float = 3600.0
     """Seconds a dead or left member stays listed (and reconnect is tried) before it is
     forgotten; long, so a partition of minutes still heals by itself."""
-    vv_tombstone_ttl: float = 3600.0
-    """Seconds a collected version-vector entry (a retired writer's final seq, see
-    mesh/vv_collect.py) is remembered: late copies of its deltas are recognised as old and it
-    is still announced in push-pulls so the others collect it too. As long as dead_reap_time:
-    a member cut off for longer is forgotten and must catch up by full state anyway."""
     max_message_age: float = 60.0
     """Datagrams whose sender timestamp is further than this from our `now` (old replays,
     badly skewed clocks) are dropped as stale. 0 disables the check."""

@@ -107,14 +107,6 @@ class Membership:
         """Alive or suspect members including ourselves (the N of the formulas)."""
         return len(self._peers) + 1
 
-    def is_live(self, host_id: str) -> bool:
-        """Whether host_id is us or a member we believe alive or suspect."""
-        return host_id == self.meta.host_id or host_id in self._peer_index
-
-    def live_peers(self) -> list[str]:
-        """Host ids of the alive or suspect members other than us (a copy)."""
-        return list(self._peers)
-
     def address_of(self, host_id: str) -> Address | None:
         """Gossip address of a known member."""
         rec = self.records.get(host_id)

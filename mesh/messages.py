@@ -5,7 +5,7 @@ so encoding and decoding cannot drift apart."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from mesh.address import Address
@@ -153,13 +153,10 @@ class PushPull:
 
     KIND: ClassVar[str] = "push_pull"
     CODE: ClassVar[int] = 11
-    FIELDS: ClassVar[tuple[str, ...]] = ("bool", "members", "vvs", "vvs")
+    FIELDS: ClassVar[tuple[str, ...]] = ("bool", "members", "vvs")
     join: bool
     members: list[MemberTuple]
     vvs: dict[str, VersionVector]
-    collected: dict[str, VersionVector] = field(default_factory=dict)
-    """Entries we collected from our vectors (retired writers every member had caught up
-    with), per table: origin -> its final seq (see mesh/vv_collect.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,14 +167,12 @@ class PushPullReply:
 
     KIND: ClassVar[str] = "push_pull_reply"
     CODE: ClassVar[int] = 12
-    FIELDS: ClassVar[tuple[str, ...]] = ("members", "vvs", "deltas", "chunks", "bool", "vvs")
+    FIELDS: ClassVar[tuple[str, ...]] = ("members", "vvs", "deltas", "chunks", "bool")
     members: list[MemberTuple]
     vvs: dict[str, VersionVector]
     deltas: list[Delta]
     chunks: list[StateChunk]
     more: bool
-    collected: dict[str, VersionVector] = field(default_factory=dict)
-    """As in PushPull: the responder's collected entries."""
 
 
 @dataclass(frozen=True, slots=True)

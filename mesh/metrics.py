@@ -20,7 +20,6 @@ DECLARED: tuple[CounterDef, ...] = (
     CounterDef("deltas_applied", "Remote deltas applied to a table"),
     CounterDef("states_applied", "Full table states applied (state transfers)"),
     CounterDef("push_pulls", "Push-pull exchanges started"),
-    CounterDef("vv_collected", "Version-vector entries of retired writers collected"),
     CounterDef(
         "convergence_lag_last",
         "Seconds from a delta's creation at its origin to its application here (last)",
@@ -49,7 +48,6 @@ class Metrics:
     deltas_applied: int = 0
     states_applied: int = 0
     push_pulls: int = 0
-    vv_collected: int = 0
     convergence_lag_last: float = 0.0
     """Seconds between a delta's creation at its origin and its application here (last)."""
     convergence_lag_max: float = 0.0
@@ -78,7 +76,6 @@ class Metrics:
             "deltas_applied": self.deltas_applied,
             "states_applied": self.states_applied,
             "push_pulls": self.push_pulls,
-            "vv_collected": self.vv_collected,
             "convergence_lag_last": self.convergence_lag_last,
             "convergence_lag_max": self.convergence_lag_max,
             "convergence_lag_sum": self.convergence_lag_sum,

@@ -42,7 +42,6 @@ from mesh.metrics import Metrics
 from mesh.outputs import OpenStream, Output, SendDatagram
 from mesh.replication import ChunkOutcome, Replication
 from mesh.table import CRDT, Table
-from mesh.vv_collect import collectable
 
 log = logging.getLogger("mesh.node")
 _DIGEST_SIZE = 32
@@ -123,8 +122,6 @@ class MeshNode:
         self._peer_vvs: dict[str, dict[str, VersionVector]] = {}
         """Per host id, the version vectors it last sent us in a push-pull (request or
         reply): what we know it holds (for waits on replication)."""
-        self._peer_collected: dict[str, dict[str, VersionVector]] = {}
-        """Per host id, the entries it last reported collected (mesh/vv_collect.py)."""
 
     # ---- tables ----------------------------------------------------------------------------
 
@@ -477,8 +474,7 @@ class MeshNode:
 
     def _push_pull(self, dst: Address, peer: str | None, join: bool) -> OpenStream:
         self.metrics.push_pulls += 1
-        r = self.replication
-        msg = PushPull(join, self.membership.local_state(), r.vvs(), r.tombstones())
+        msg = PushPull(join, self.membership.local_state(), self.replication.vvs())
         return self._stream("push_pull", dst, peer, msg)
 
     def handle_stream_request(self, now: float, src: Address, request: bytes) -> bytes:
@@ -498,16 +494,14 @@ class MeshNode:
         reply: Message
         if isinstance(msg, PushPull):
             self.membership.merge_remote(msg.members, sender, now)
-            self._peer_state(sender, msg.vvs, msg.collected, now)
+            self._peer_vvs[sender] = msg.vvs
             members = self.membership.local_state()
             vvs = self.replication.vvs()
-            tombs = self.replication.tombstones()
-            base = len(encode_message(PushPullReply(members, vvs, [], [], False, tombs)))
+            base = len(encode_message(PushPullReply(members, vvs, [], [], False)))
             budget = self.config.max_stream_bytes - base - 64
-            deltas, chunks, more = self.replication.answer(msg.vvs, budget, now, msg.collected)
-            reply = PushPullReply(members, vvs, deltas, chunks, more, tombs)
-            lacks = self.replication.lacks(msg.vvs, msg.collected)
-            if lacks and sender != self.meta.host_id:
+            deltas, chunks, more = self.replication.answer(msg.vvs, budget, now)
+            reply = PushPullReply(members, vvs, deltas, chunks, more)
+            if self.replication.lacks(msg.vvs) and sender != self.meta.host_id:
                 self.replication.pull_from.add(sender)
         elif isinstance(msg, StateRequest):
             budget = self.config.max_stream_bytes
@@ -546,9 +540,9 @@ class MeshNode:
         out: list[Output] = []
         if isinstance(msg, PushPullReply) and ctx.kind == "push_pull":
             self.membership.merge_remote(msg.members, sender, now)
+            self._peer_vvs[sender] = msg.vvs
             for delta in msg.deltas:
                 self.replication.on_delta(delta, now, sender, relay=False)
-            self._peer_state(sender, msg.vvs, msg.collected, now)
             for chunk in msg.chunks:
                 out.extend(self._on_chunk(chunk, ctx.dst, sender, now))
             if msg.more and ctx.dst not in self._pulling:
@@ -565,42 +559,6 @@ class MeshNode:
         else:
             self._drop("unexpected", now, f"{msg.KIND} as a stream reply")
         return out
-
-    def _peer_state(
-        self,
-        sender: str,
-        vvs: dict[str, VersionVector],
-        collected: dict[str, VersionVector],
-        now: float,
-    ) -> None:
-        """Remember what a push-pull peer holds and collected, then collect what we can."""
-        self._peer_vvs[sender] = vvs
-        if collected:
-            self._peer_collected[sender] = collected
-            self.replication.adopt(collected, now)
-        else:
-            self._peer_collected.pop(sender, None)
-        self.collect_versions(now)
-
-    def _seen(self, peer: str, table: str, origin: str) -> int:
-        held = self._peer_vvs.get(peer, {}).get(table, {}).get(origin, 0)
-        gone = self._peer_collected.get(peer, {}).get(table, {}).get(origin, 0)
-        return max(held, gone)
-
-    def collect_versions(self, now: float) -> int:
-        """Drop the vector entries of retired writers every live member holds (the rule
-        of mesh/vv_collect.py); returns how many were dropped."""
-        r = self.replication
-        m = self.membership
-        entries = collectable(
-            {name: s.vv for name, s in r.syncs.items()},
-            self.meta.host_id,
-            self.replica_id,
-            m.is_live,
-            m.live_peers(),
-            self._seen,
-        )
-        return sum(r.collect(table, origin, seq, now) for table, origin, seq in entries)
 
     def _on_chunk(self, chunk: StateChunk, dst: Address, sender: str, now: float) -> list[Output]:
         nxt = self.replication.on_chunk(chunk, now, sender)

@@ -84,16 +84,6 @@ class TableSync:
     gaps: dict[str, tuple[float, str]] = field(default_factory=dict)
     version: int = 0
     snapshot: int = 0
-    tombs: dict[str, tuple[int, float]] = field(default_factory=dict)
-    """Collected entries (mesh/vv_collect.py): origin -> (final seq, when collected)."""
-
-    def have(self, origin: str) -> int:
-        """Seq up to which origin's deltas are applied (or collected)."""
-        seq = self.vv.get(origin, 0)
-        if seq:
-            return seq
-        tomb = self.tombs.get(origin)
-        return tomb[0] if tomb is not None else 0
 
 
 class Replication:
@@ -148,46 +138,11 @@ class Replication:
         """Per-table version vectors (the push-pull digest)."""
         return {name: dict(s.vv) for name, s in self.syncs.items()}
 
-    def tombstones(self) -> dict[str, VersionVector]:
-        """Per table, the collected entries still remembered (sent in push-pulls)."""
-        return {
-            name: {o: t[0] for o, t in s.tombs.items()} for name, s in self.syncs.items() if s.tombs
-        }
-
-    def collect(self, table: str, origin: str, seq: int, now: float) -> bool:
-        """Drop origin's entry from table's vector if it is still at `seq`; keep a tombstone.
-        The digest changes with it (the entry no longer counts)."""
-        sync = self.syncs.get(table)
-        if sync is None or sync.vv.get(origin) != seq:
-            return False
-        del sync.vv[origin]
-        self.hash ^= _entry_hash(table, origin, seq)
-        self.total -= seq
-        sync.tombs[origin] = (seq, now)
-        sync.version += 1
-        self.metrics.vv_collected += 1
-        return True
-
-    def adopt(self, collected: dict[str, VersionVector], now: float) -> None:
-        """A peer collected these entries: collect ours too where we hold exactly that seq
-        (a lower seq means we are behind: lacks() sees it and we fetch the rest)."""
-        for table, entries in collected.items():
-            sync = self.syncs.get(table)
-            if sync is None:
-                continue
-            for origin, seq in entries.items():
-                if sync.vv.get(origin) == seq:
-                    self.collect(table, origin, seq, now)
-
     def _advance(self, sync: TableSync, origin: str, seq: int) -> None:
         name = sync.table.name
         old = sync.vv.get(origin, 0)
         if seq <= old:
             return
-        if not old and origin in sync.tombs:
-            if seq <= sync.tombs[origin][0]:
-                return  # collected: these writes are in already
-            del sync.tombs[origin]  # a wrongly retired writer writes again
         if old:
             self.hash ^= _entry_hash(name, origin, old)
         self.hash ^= _entry_hash(name, origin, seq)
@@ -227,7 +182,7 @@ class Replication:
         if sync is None:
             self.metrics.drop("unknown_table")  # a table others declared: counted, not logged
             return False
-        have = sync.have(msg.origin)
+        have = sync.vv.get(msg.origin, 0)
         if msg.seq <= have:
             return False
         if msg.seq > have + 1:
@@ -265,7 +220,7 @@ class Replication:
         if not pending:
             sync.gaps.pop(origin, None)
             return
-        have = sync.have(origin)
+        have = sync.vv.get(origin, 0)
         for seq in [s for s in pending if s <= have]:
             del pending[seq]
             sync.buffered -= 1
@@ -292,27 +247,20 @@ class Replication:
 
     # ---- anti-entropy (serving) ----------------------------------------------------------
 
-    def lacks(
-        self, vvs: dict[str, VersionVector], collected: dict[str, VersionVector] | None = None
-    ) -> bool:
-        """True if the peer's vectors (or its collected entries) show deltas we have not
-        applied."""
-        for source in (vvs, collected or {}):
-            for name, vv in source.items():
-                sync = self.syncs.get(name)
-                if sync is None:
-                    continue
-                for origin, seq in vv.items():
-                    if seq > sync.have(origin):
-                        return True
+    def lacks(self, vvs: dict[str, VersionVector]) -> bool:
+        """True if the peer's vectors show deltas we have not applied."""
+        for name, vv in vvs.items():
+            sync = self.syncs.get(name)
+            if sync is None:
+                continue
+            mine = sync.vv
+            for origin, seq in vv.items():
+                if seq > mine.get(origin, 0):
+                    return True
         return False
 
     def answer(
-        self,
-        vvs: dict[str, VersionVector],
-        budget: int,
-        now: float,
-        collected: dict[str, VersionVector] | None = None,
+        self, vvs: dict[str, VersionVector], budget: int, now: float
     ) -> tuple[list[Delta], list[StateChunk], bool]:
         """What a peer with vectors `vvs` lacks: deltas from the log where it covers the
         gap, else the first chunk of a full-state snapshot; bounded by `budget` bytes.
@@ -325,12 +273,10 @@ class Replication:
             sync = self.syncs.get(name)
             if sync is None:
                 continue
-            gone = (collected or {}).get(name, {})
             missing: list[tuple[str, int, int]] = []
             full = False
-            held = [*sync.vv.items(), *((o, t[0]) for o, t in sync.tombs.items())]
-            for origin, seq in held:
-                have = max(theirs.get(origin, 0), gone.get(origin, 0))
+            for origin, seq in sync.vv.items():
+                have = theirs.get(origin, 0)
                 if seq <= have:
                     continue
                 if seq - have > len(sync.log) or any(
@@ -436,7 +382,7 @@ class Replication:
             self.drop("bad_state", now, f"{sync.table.name}: {exc}")
             return False
         for origin, seq in vv.items():
-            self._advance(sync, origin, seq)  # collected entries stay collected
+            self._advance(sync, origin, seq)
         sync.version += 1
         self.metrics.states_applied += 1
         for origin in list(sync.buffer):
@@ -454,11 +400,6 @@ class Replication:
             del self._snapshots[sid]
         for ident in [i for i, a in self._incoming.items() if now - a.updated > ttl]:
             del self._incoming[ident]
-        keep = self.config.vv_tombstone_ttl
-        for sync in self.syncs.values():
-            if sync.tombs:
-                for origin in [o for o, t in sync.tombs.items() if now - t[1] > keep]:
-                    del sync.tombs[origin]
         pulls = self.pull_from
         self.pull_from = set()
         for sync in self.syncs.values():
